@@ -1,0 +1,27 @@
+//! /proc/diskstats (to be written).
+
+use plumb_model::{MetricDef, Sample};
+
+use crate::{CollectError, FsRoot};
+
+use super::Source;
+
+/// What this source emits.
+pub const METRICS: &[MetricDef] = &[];
+
+/// Reads /proc/diskstats each cycle.
+#[derive(Default)]
+pub struct DiskstatsSource {
+    buf: String,
+}
+
+impl Source for DiskstatsSource {
+    fn name(&self) -> &'static str {
+        "diskstats"
+    }
+
+    fn collect(&mut self, _root: &FsRoot, _secs: Option<f64>, _out: &mut Vec<Sample>) -> Result<(), CollectError> {
+        let _ = &self.buf;
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! /proc/vmstat (to be written).
+
+use plumb_model::{MetricDef, Sample};
+
+use crate::{CollectError, FsRoot};
+
+use super::Source;
+
+/// What this source emits.
+pub const METRICS: &[MetricDef] = &[];
+
+/// Reads /proc/vmstat each cycle.
+#[derive(Default)]
+pub struct VmstatSource {
+    buf: String,
+}
+
+impl Source for VmstatSource {
+    fn name(&self) -> &'static str {
+        "vmstat"
+    }
+
+    fn collect(&mut self, _root: &FsRoot, _secs: Option<f64>, _out: &mut Vec<Sample>) -> Result<(), CollectError> {
+        let _ = &self.buf;
+        Ok(())
+    }
+}
