@@ -1,0 +1,1 @@
+//! plumb-agent (to be written).

@@ -1,0 +1,5 @@
+//! One module per subcommand: argument struct and `run`.
+
+pub mod agent;
+pub mod metrics;
+pub mod stat;

@@ -1,0 +1,58 @@
+//! The `plumb` binary: parses the command line, runs one subcommand, picks the exit code.
+//! Domain logic lives in the library crates; each subcommand is a thin module under `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// plumb: performance root-cause analysis, from clouds to roots.
+#[derive(Parser)]
+#[command(name = "plumb", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Live per-second system metrics in sysstat-style tables (vmstat, mpstat, iostat, sar, pidstat).
+    Stat(cmd::stat::StatArgs),
+    /// Run the per-instance agent: collect every second, serve /metrics, publish to a server.
+    Agent(cmd::agent::AgentArgs),
+    /// Print the metric catalogue: every series plumb collects, with unit, tags and source.
+    Metrics(cmd::metrics::MetricsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Stat(args) => cmd::stat::run(args),
+        Command::Agent(args) => cmd::agent::run(args),
+        Command::Metrics(args) => cmd::metrics::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("plumb: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

@@ -1,0 +1,1 @@
+//! plumb-stat (to be written).
