@@ -16,11 +16,13 @@ mod collector;
 mod error;
 mod fsroot;
 mod group;
+mod host;
 mod rate;
 pub mod source;
 
-pub use collector::{Collector, Options};
+pub use collector::{Collector, DEFAULT_TOP_PROCESSES, Options};
 pub use error::CollectError;
 pub use fsroot::FsRoot;
 pub use group::{Group, UnknownGroup};
+pub use host::hostname;
 pub use rate::{counter_delta, rate};
