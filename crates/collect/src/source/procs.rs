@@ -1,18 +1,302 @@
-//! /proc/PID/stat (to be written).
+//! `/proc/PID/stat` and `/proc/PID/io`: the busiest processes, as `pidstat -u -r -d` shows them.
+//!
+//! Each cycle lists the numeric directories of /proc, reads every process's `stat` and ranks the
+//! processes by CPU time over the interval; only the top N (ties to the lower pid) are emitted,
+//! and only those have their `io` read. A process needs two readings with the same start time
+//! before it has rates, so nothing is emitted on the first cycle, and a pid reused by a new
+//! process starts over. I/O rates need two consecutive cycles in the top N: a process entering
+//! the top N shows CPU and memory at once and its I/O from the next cycle on.
+//!
+//! Processes come and go while they are read: one whose `stat` is gone between the listing and
+//! the read, or whose `io` cannot be read (another user's process without root, a kernel thread),
+//! is skipped and counted in [`ProcCounts`], never an error of the cycle.
+//!
+//! The parsers ([`parse_stat`], [`parse_io`]) live in `procs/parse.rs`. They are hand-written
+//! rather than `procfs_core::process::{Stat, Io}`, see there for why.
 
-use plumb_model::{MetricDef, Sample};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
-use crate::{CollectError, FsRoot};
+use plumb_model::{MetricDef, Sample, Unit};
+
+use crate::collector::DEFAULT_TOP_PROCESSES;
+use crate::{CollectError, FsRoot, rate};
 
 use super::Source;
+use super::sysconf::{page_size, ticks_per_second};
 
-/// What this source emits.
-pub const METRICS: &[MetricDef] = &[];
+mod parse;
 
-/// Reads /proc/PID/stat each cycle.
-#[derive(Default)]
+pub use parse::{IoBytes, ProcStat, parse_io, parse_stat};
+
+const STAT: &str = "/proc/PID/stat";
+const IO: &str = "/proc/PID/io";
+const TAGS: &[&str] = &["pid", "comm"];
+
+/// What this source emits, for the top N processes by `proc.cpu`, tagged `pid` and `comm`.
+#[rustfmt::skip]
+pub const METRICS: &[MetricDef] = &[
+    MetricDef { name: "proc.cpu", unit: Unit::Percent, tags: TAGS, source: STAT, help: "CPU time in user and kernel mode over the interval, above 100 when several threads run (pidstat -u %CPU)." },
+    MetricDef { name: "proc.cpu_user", unit: Unit::Percent, tags: TAGS, source: STAT, help: "CPU time in user mode, guest time excluded (pidstat -u %usr)." },
+    MetricDef { name: "proc.cpu_system", unit: Unit::Percent, tags: TAGS, source: STAT, help: "CPU time in the kernel on the process's behalf (pidstat -u %system)." },
+    MetricDef { name: "proc.rss", unit: Unit::Bytes, tags: TAGS, source: STAT, help: "Resident set size, in bytes where pidstat shows kB (pidstat -r RSS)." },
+    MetricDef { name: "proc.minor_faults", unit: Unit::PerSecond, tags: TAGS, source: STAT, help: "Page faults served without reading from disk (pidstat -r minflt/s)." },
+    MetricDef { name: "proc.major_faults", unit: Unit::PerSecond, tags: TAGS, source: STAT, help: "Page faults that read a page from disk (pidstat -r majflt/s)." },
+    MetricDef { name: "proc.read_kb", unit: Unit::KilobytesPerSecond, tags: TAGS, source: IO, help: "Data the process caused to be read from storage, left out when its io file is unreadable (pidstat -d kB_rd/s)." },
+    MetricDef { name: "proc.write_kb", unit: Unit::KilobytesPerSecond, tags: TAGS, source: IO, help: "Data the process caused to be written to storage, left out when its io file is unreadable (pidstat -d kB_wr/s)." },
+    MetricDef { name: "proc.threads", unit: Unit::Count, tags: TAGS, source: STAT, help: "Threads in the process now (pidstat -v threads)." },
+];
+
+/// What the source skipped since it started; each is normal in small numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcCounts {
+    /// Processes listed in /proc whose `stat` was gone or unreadable when read: they exited.
+    pub vanished: u64,
+    /// Top-N processes whose `io` could not be read or parsed (not root, kernel thread, exited).
+    pub io_unavailable: u64,
+    /// Pids seen again with a different start time: a new process, without rates that cycle.
+    pub reused: u64,
+    /// `stat` files that did not parse; the process is skipped.
+    pub unparsable: u64,
+}
+
+/// The counters of /proc/PID/stat that become rates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Counters {
+    utime: u64,
+    stime: u64,
+    guest_time: u64,
+    minflt: u64,
+    majflt: u64,
+}
+
+impl Counters {
+    fn of(s: &ProcStat<'_>) -> Self {
+        Counters { utime: s.utime, stime: s.stime, guest_time: s.guest_time, minflt: s.minflt, majflt: s.majflt }
+    }
+
+    /// The increase of each counter up to `cur`; a counter that went backwards counts 0.
+    fn delta_to(&self, cur: &Counters) -> Counters {
+        let d = crate::counter_delta;
+        Counters {
+            utime: d(self.utime, cur.utime),
+            stime: d(self.stime, cur.stime),
+            guest_time: d(self.guest_time, cur.guest_time),
+            minflt: d(self.minflt, cur.minflt),
+            majflt: d(self.majflt, cur.majflt),
+        }
+    }
+
+    /// CPU ticks in user and kernel mode (guest time is inside utime), what pidstat's %CPU counts.
+    fn cpu_ticks(&self) -> u64 {
+        self.utime.saturating_add(self.stime)
+    }
+}
+
+/// The last reading of one process.
+#[derive(Debug)]
+struct Tracked {
+    starttime: u64,
+    counters: Counters,
+    /// The increase since the previous reading; meaningful when `has_delta`.
+    delta: Counters,
+    has_delta: bool,
+    threads: u64,
+    rss_pages: u64,
+    comm: String,
+    /// The cycle of the last reading; older entries belong to exited processes.
+    seen: u64,
+    /// The last `io` reading and its cycle, kept only while the process stays in the top N.
+    io: Option<(u64, IoBytes)>,
+}
+
+impl Tracked {
+    fn new(s: &ProcStat<'_>, seen: u64) -> Self {
+        Tracked {
+            starttime: s.starttime,
+            counters: Counters::of(s),
+            delta: Counters::default(),
+            has_delta: false,
+            threads: s.num_threads,
+            rss_pages: s.rss_pages,
+            comm: String::from_utf8_lossy(s.comm).into_owned(),
+            seen,
+            io: None,
+        }
+    }
+
+    /// Takes a new reading of the same process.
+    fn update(&mut self, s: &ProcStat<'_>, seen: u64) {
+        let cur = Counters::of(s);
+        self.delta = self.counters.delta_to(&cur);
+        self.has_delta = true;
+        self.counters = cur;
+        self.threads = s.num_threads;
+        self.rss_pages = s.rss_pages;
+        self.seen = seen;
+        if self.comm.as_bytes() != s.comm {
+            self.comm.clear();
+            self.comm.push_str(&String::from_utf8_lossy(s.comm));
+        }
+    }
+}
+
+/// Reads /proc/PID/stat of every process each cycle, and /proc/PID/io of the top N.
 pub struct ProcsSource {
-    buf: String,
+    top: usize,
+    ticks_per_second: f64,
+    page_size: f64,
+    /// Cycles run so far; the current one while collecting.
+    cycle: u64,
+    tracked: HashMap<u32, Tracked>,
+    /// This cycle's (cpu ticks, pid) of processes with a delta; the top N after ranking.
+    ranked: Vec<(u64, u32)>,
+    buf: Vec<u8>,
+    path: PathBuf,
+    counts: ProcCounts,
+}
+
+impl Default for ProcsSource {
+    /// Keeps [`DEFAULT_TOP_PROCESSES`] processes.
+    fn default() -> Self {
+        Self::new(DEFAULT_TOP_PROCESSES)
+    }
+}
+
+impl ProcsSource {
+    /// Keeps the `top` busiest processes.
+    pub fn new(top: usize) -> Self {
+        Self::with_constants(top, ticks_per_second(), page_size())
+    }
+
+    /// As [`ProcsSource::new`] with the clock tick rate and page size given, for captured trees.
+    fn with_constants(top: usize, ticks_per_second: u64, page_size: u64) -> Self {
+        ProcsSource {
+            top,
+            ticks_per_second: ticks_per_second.max(1) as f64,
+            page_size: page_size as f64,
+            cycle: 0,
+            tracked: HashMap::new(),
+            ranked: Vec::new(),
+            buf: Vec::with_capacity(1024),
+            path: PathBuf::new(),
+            counts: ProcCounts::default(),
+        }
+    }
+
+    /// What was skipped since the source started.
+    pub fn counts(&self) -> ProcCounts {
+        self.counts
+    }
+
+    /// Reads the stat of every process under `proc_dir`, updating `tracked` and filling `ranked`
+    /// with the processes that have a delta. Returns how many stat files parsed and the first
+    /// parse error.
+    fn scan(&mut self, proc_dir: &Path) -> Result<(usize, Option<CollectError>), CollectError> {
+        let dir = std::fs::read_dir(proc_dir).map_err(|e| io_error(proc_dir, e))?;
+        let cycle = self.cycle;
+        let mut parsed = 0;
+        let mut first_error = None;
+        self.ranked.clear();
+        for entry in dir {
+            // A failing readdir entry is a process that went away while listing.
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            let Some(pid) = parse_pid(name.as_encoded_bytes()) else { continue };
+            self.path.clear();
+            self.path.push(proc_dir);
+            self.path.push(&name);
+            self.path.push("stat");
+            if read_file(&self.path, &mut self.buf).is_err() {
+                self.counts.vanished += 1;
+                continue;
+            }
+            let stat = match parse_stat(&self.buf) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.counts.unparsable += 1;
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            parsed += 1;
+            match self.tracked.entry(pid) {
+                MapEntry::Occupied(mut o) if o.get().starttime == stat.starttime => {
+                    let t = o.get_mut();
+                    t.update(&stat, cycle);
+                    self.ranked.push((t.delta.cpu_ticks(), pid));
+                }
+                MapEntry::Occupied(mut o) => {
+                    self.counts.reused += 1;
+                    o.insert(Tracked::new(&stat, cycle));
+                }
+                MapEntry::Vacant(v) => {
+                    v.insert(Tracked::new(&stat, cycle));
+                }
+            }
+        }
+        self.tracked.retain(|_, t| t.seen == cycle);
+        Ok((parsed, first_error))
+    }
+
+    /// Keeps the `top` entries of `ranked`, busiest first, ties to the lower pid.
+    fn rank(&mut self) {
+        let order = |a: &(u64, u32), b: &(u64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        if self.top == 0 {
+            self.ranked.clear();
+        } else if self.ranked.len() > self.top {
+            self.ranked.select_nth_unstable_by(self.top - 1, order);
+            self.ranked.truncate(self.top);
+        }
+        self.ranked.sort_unstable_by(order);
+    }
+
+    /// Reads the io of `pid`, or `None` (counted) when it cannot be read or parsed.
+    fn read_io(&mut self, proc_dir: &Path, pid: u32) -> Option<IoBytes> {
+        self.path.clear();
+        self.path.push(proc_dir);
+        self.path.push(pid.to_string());
+        self.path.push("io");
+        let io = read_file(&self.path, &mut self.buf).ok().and_then(|()| parse_io(&self.buf).ok());
+        if io.is_none() {
+            self.counts.io_unavailable += 1;
+        }
+        io
+    }
+
+    /// Appends the samples of the ranked processes, reading their io.
+    fn emit(&mut self, proc_dir: &Path, secs: f64, out: &mut Vec<Sample>) {
+        let cycle = self.cycle;
+        for i in 0..self.ranked.len() {
+            let pid = self.ranked[i].1;
+            let io = self.read_io(proc_dir, pid);
+            let Some(t) = self.tracked.get_mut(&pid) else { continue };
+            let d = t.delta;
+            let pct = |ticks: u64| ticks as f64 / self.ticks_per_second / secs * 100.0;
+            let per_sec = |n: u64| n as f64 / secs;
+            let pid_tag = pid.to_string();
+            let mut push = |name: &'static str, value: f64| {
+                out.push(Sample { name, tags: vec![("pid", pid_tag.clone()), ("comm", t.comm.clone())], value });
+            };
+            push("proc.cpu", pct(d.cpu_ticks()));
+            push("proc.cpu_user", pct(d.utime.saturating_sub(d.guest_time)));
+            push("proc.cpu_system", pct(d.stime));
+            push("proc.rss", t.rss_pages as f64 * self.page_size);
+            push("proc.minor_faults", per_sec(d.minflt));
+            push("proc.major_faults", per_sec(d.majflt));
+            if let (Some(cur), Some((seen, prev))) = (io, t.io)
+                && seen + 1 == cycle
+            {
+                push("proc.read_kb", rate(prev.read_bytes, cur.read_bytes, secs) / 1024.0);
+                push("proc.write_kb", rate(prev.write_bytes, cur.write_bytes, secs) / 1024.0);
+            }
+            push("proc.threads", t.threads as f64);
+            t.io = io.map(|b| (cycle, b));
+        }
+    }
 }
 
 impl Source for ProcsSource {
@@ -20,16 +304,48 @@ impl Source for ProcsSource {
         "procs"
     }
 
-    fn collect(&mut self, _root: &FsRoot, _secs: Option<f64>, _out: &mut Vec<Sample>) -> Result<(), CollectError> {
-        let _ = &self.buf;
+    fn collect(&mut self, root: &FsRoot, secs: Option<f64>, out: &mut Vec<Sample>) -> Result<(), CollectError> {
+        self.cycle += 1;
+        let (parsed, first_error) = self.scan(&root.proc)?;
+        if parsed == 0 {
+            // Every stat failed to parse: not a process or two exiting, a format we do not know.
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        match secs {
+            Some(secs) if secs > 0.0 => {
+                self.rank();
+                self.emit(&root.proc, secs, out);
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
 
-impl ProcsSource {
-    /// Keeps the `top` busiest processes.
-    pub fn new(top: usize) -> Self {
-        let _ = top;
-        Self::default()
+/// A /proc entry name as a pid: ASCII digits only (`self`, `sys`, ... are not processes).
+fn parse_pid(name: &[u8]) -> Option<u32> {
+    if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+/// Reads the whole file at `path` into `buf`, reusing its allocation.
+fn read_file(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    File::open(path)?.read_to_end(buf)?;
+    Ok(())
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> CollectError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        CollectError::Absent { path: path.to_path_buf() }
+    } else {
+        CollectError::Io { path: path.to_path_buf(), source: e }
     }
 }
+
+#[cfg(test)]
+mod tests;
