@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use plumb_model::Snapshot;
 
 use crate::source::{Source, sources_for};
-use crate::{FsRoot, Group};
+use crate::{CollectError, FsRoot, Group};
 
 /// Default number of processes the `proc` group keeps, busiest first.
 pub const DEFAULT_TOP_PROCESSES: usize = 10;
@@ -33,7 +33,7 @@ pub struct Collector {
     root: FsRoot,
     sources: Vec<Box<dyn Source>>,
     last: Option<Instant>,
-    noted: HashSet<String>,
+    noted: HashSet<(&'static str, &'static str)>,
     errors_total: u64,
 }
 
@@ -62,9 +62,14 @@ impl Collector {
         for source in &mut self.sources {
             if let Err(e) = source.collect(root, secs, &mut snap.samples) {
                 self.errors_total += 1;
-                let note = format!("{}: {e}; its metrics are left out", source.name());
-                if self.noted.insert(note.clone()) {
-                    notes.push(note);
+                // Said once per source and kind of failure, not once per cycle.
+                let kind = match e {
+                    CollectError::Absent { .. } => "absent",
+                    CollectError::Io { .. } => "io",
+                    CollectError::ProcParse { .. } => "parse",
+                };
+                if self.noted.insert((source.name(), kind)) {
+                    notes.push(format!("{}: {e}; its metrics are left out", source.name()));
                 }
             }
         }

@@ -20,7 +20,8 @@ fn render(samples: &[plumb_model::Sample]) -> String {
 #[test]
 fn replayed_captures_give_the_expected_samples() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/replay");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     assert!(!cases.is_empty(), "no replay cases under {}", dir.display());
     let mut failures = Vec::new();
@@ -44,8 +45,13 @@ fn replayed_captures_give_the_expected_samples() {
             Ok(exp) if exp == got => {}
             Ok(exp) => {
                 let first = exp.lines().zip(got.lines()).position(|(a, b)| a != b);
-                failures.push(format!("{}: differs at line {:?}\n  expected: {:?}\n  got:      {:?}", case.display(), first.map(|i| i + 1),
-                    first.and_then(|i| exp.lines().nth(i)), first.and_then(|i| got.lines().nth(i))));
+                failures.push(format!(
+                    "{}: differs at line {:?}\n  expected: {:?}\n  got:      {:?}",
+                    case.display(),
+                    first.map(|i| i + 1),
+                    first.and_then(|i| exp.lines().nth(i)),
+                    first.and_then(|i| got.lines().nth(i))
+                ));
             }
             Err(e) => failures.push(format!("{}: {e} (run with PLUMB_BLESS=1 to create it)", expected_path.display())),
         }

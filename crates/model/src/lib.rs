@@ -61,9 +61,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The first sample named `name` whose tags include every `(key, value)` in `tags`.
     pub fn find(&self, name: &str, tags: &[(&str, &str)]) -> Option<&Sample> {
-        self.samples
-            .iter()
-            .find(|s| s.name == name && tags.iter().all(|(k, v)| s.tag(k) == Some(*v)))
+        self.samples.iter().find(|s| s.name == name && tags.iter().all(|(k, v)| s.tag(k) == Some(*v)))
     }
 
     /// The value of [`Snapshot::find`].

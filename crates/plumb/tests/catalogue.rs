@@ -14,8 +14,9 @@ fn docs_metrics_md_matches_the_code() {
         std::fs::write(&path, &generated).unwrap();
         return;
     }
-    let on_disk = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{} is missing ({e}); run PLUMB_BLESS=1 cargo test -p plumb --test catalogue", path.display()));
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{} is missing ({e}); run PLUMB_BLESS=1 cargo test -p plumb --test catalogue", path.display())
+    });
     assert!(
         on_disk == generated,
         "docs/metrics.md differs from `plumb metrics --markdown`; run PLUMB_BLESS=1 cargo test -p plumb --test catalogue"

@@ -26,11 +26,7 @@ impl Row<'_> {
 
 /// The metric declarations of `group`.
 pub fn group_metrics(group: Group) -> Vec<&'static MetricDef> {
-    catalogue()
-        .into_iter()
-        .filter(|(g, _)| *g == group.as_str())
-        .flat_map(|(_, defs)| defs.iter())
-        .collect()
+    catalogue().into_iter().filter(|(g, _)| *g == group.as_str()).flat_map(|(_, defs)| defs.iter()).collect()
 }
 
 /// Whether `group` has one row per tag combination (disk, net, percpu, proc) rather than one.

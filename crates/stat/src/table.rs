@@ -39,7 +39,12 @@ impl TableWriter {
     pub fn new(groups: &[Group]) -> Self {
         let layouts: Vec<Layout> = groups.iter().map(|g| layout(*g)).collect();
         let single_line = groups.len() == 1 && !is_multi_row(groups[0]);
-        TableWriter { sums: layouts.iter().map(|_| Vec::new()).collect(), layouts, single_line, lines_since_header: None }
+        TableWriter {
+            sums: layouts.iter().map(|_| Vec::new()).collect(),
+            layouts,
+            single_line,
+            lines_since_header: None,
+        }
     }
 
     /// The text for one interval; `time` labels its lines (`HH:MM:SS`).
@@ -182,7 +187,10 @@ mod tests {
     use plumb_model::Sample;
 
     fn cpu_snap(user: f64) -> Snapshot {
-        Snapshot { samples: vec![Sample::new("cpu.user", user), Sample::new("cpu.idle", 100.0 - user)], ..Default::default() }
+        Snapshot {
+            samples: vec![Sample::new("cpu.user", user), Sample::new("cpu.idle", 100.0 - user)],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -208,7 +216,11 @@ mod tests {
         let snap = Snapshot {
             samples: vec![
                 Sample { name: "disk.reads", tags: vec![("dev", "vda".into()), ("kind", "disk".into())], value: 5.0 },
-                Sample { name: "disk.reads", tags: vec![("dev", "vda1".into()), ("kind", "partition".into())], value: 2.0 },
+                Sample {
+                    name: "disk.reads",
+                    tags: vec![("dev", "vda1".into()), ("kind", "partition".into())],
+                    value: 2.0,
+                },
             ],
             ..Default::default()
         };

@@ -1,7 +1,8 @@
 //! `/proc/PID/stat` and `/proc/PID/io`: the busiest processes, as `pidstat -u -r -d` shows them.
 //!
 //! Each cycle lists the numeric directories of /proc, reads every process's `stat` and ranks the
-//! processes by CPU time over the interval; only the top N (ties to the lower pid) are emitted,
+//! processes by CPU time over the interval; only the top N (ties to the lower pid) that used any
+//! CPU in the interval are emitted (idle ones are hidden, as pidstat does),
 //! and only those have their `io` read. A process needs two readings with the same start time
 //! before it has rates, so nothing is emitted on the first cycle, and a pid reused by a new
 //! process starts over. I/O rates need two consecutive cycles in the top N: a process entering
@@ -227,7 +228,11 @@ impl ProcsSource {
                 MapEntry::Occupied(mut o) if o.get().starttime == stat.starttime => {
                     let t = o.get_mut();
                     t.update(&stat, cycle);
-                    self.ranked.push((t.delta.cpu_ticks(), pid));
+                    // Idle processes are not ranked, as pidstat hides tasks with no activity:
+                    // an idle pid in the top N would only be noise and churn in the series.
+                    if t.delta.cpu_ticks() > 0 {
+                        self.ranked.push((t.delta.cpu_ticks(), pid));
+                    }
                 }
                 MapEntry::Occupied(mut o) => {
                     self.counts.reused += 1;

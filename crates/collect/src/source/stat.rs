@@ -12,6 +12,7 @@ use super::Source;
 
 const SRC: &str = "/proc/stat";
 
+#[rustfmt::skip]
 macro_rules! cpu_defs {
     ($prefix:literal, $tags:expr, $what:literal) => {
         &[
@@ -35,6 +36,7 @@ pub const CPU_METRICS: &[MetricDef] = cpu_defs!("cpu", &[], "all CPUs");
 /// CPU shares of each CPU, tagged `cpu` with its number.
 pub const PERCPU_METRICS: &[MetricDef] = cpu_defs!("percpu", &["cpu"], "the CPU");
 /// Scheduler counters from /proc/stat.
+#[rustfmt::skip]
 pub const LOAD_METRICS: &[MetricDef] = &[
     MetricDef { name: "load.runnable", unit: Unit::Count, tags: &[], source: SRC, help: "Tasks runnable or running now (vmstat r, procs_running)." },
     MetricDef { name: "load.blocked", unit: Unit::Count, tags: &[], source: SRC, help: "Tasks blocked on I/O now (vmstat b, procs_blocked)." },

@@ -70,7 +70,14 @@ fn plan(args: &[String]) -> Result<Plan, String> {
         groups.extend(DEFAULT_GROUPS);
     }
     let mut seen = Vec::new();
-    groups.retain(|g| if seen.contains(g) { false } else { seen.push(*g); true });
+    groups.retain(|g| {
+        if seen.contains(g) {
+            false
+        } else {
+            seen.push(*g);
+            true
+        }
+    });
     let interval = match numbers.first() {
         None => Duration::from_secs(1),
         Some(s) => match s.parse::<f64>() {

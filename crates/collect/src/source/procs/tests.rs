@@ -76,8 +76,8 @@ fn samples_carry_pid_and_comm_and_are_declared() {
     let mut src = source(10);
     collect(&mut src, "t0", None);
     let out = collect(&mut src, "t1", Some(2.0));
-    // Everything with a rate, 500 (reused) left out; 2 and 800 tie at 0 %.
-    assert_eq!(ranking(&out), ["7119", "4321", "1", "600", "700", "2", "800"]);
+    // Everything that used CPU, 500 (reused) left out; 2 and 800 were idle, so hidden.
+    assert_eq!(ranking(&out), ["7119", "4321", "1", "600", "700"]);
     for s in &out {
         let def = METRICS.iter().find(|d| d.name == s.name).unwrap_or_else(|| panic!("{} undeclared", s.name));
         assert_eq!(s.tags.iter().map(|(k, _)| *k).collect::<Vec<_>>(), def.tags);
@@ -85,7 +85,7 @@ fn samples_carry_pid_and_comm_and_are_declared() {
     }
     let comm = |pid| out.iter().find(|s| s.tag("pid") == Some(pid)).and_then(|s| s.tag("comm"));
     assert_eq!(comm("4321"), Some("x) S 9 (y z"));
-    assert_eq!(comm("2"), Some("kthreadd"));
+    assert_eq!(comm("1"), Some("process_api"));
     // 600's utime and minflt went backwards: 0, never negative.
     assert_eq!(value(&out, "proc.cpu_user", "600"), Some(0.0));
     assert_eq!(value(&out, "proc.cpu_system", "600"), Some(5.0));
@@ -227,5 +227,5 @@ fn times_one_cycle_over_the_real_proc() {
         src.tracked.len(),
         src.counts()
     );
-    assert!(!out.is_empty());
+    assert!(src.tracked.len() > 1, "found no processes in /proc");
 }
