@@ -77,6 +77,11 @@ impl Collector {
         (snap, notes)
     }
 
+    /// What each source skipped so far without failing: `(source, what, count)`.
+    pub fn skipped(&self) -> Vec<(&'static str, &'static str, u64)> {
+        self.sources.iter().flat_map(|s| s.skipped().into_iter().map(|(what, n)| (s.name(), what, n))).collect()
+    }
+
     /// How many source reads have failed since the collector started.
     pub fn errors_total(&self) -> u64 {
         self.errors_total

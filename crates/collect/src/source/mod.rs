@@ -26,6 +26,12 @@ pub trait Source: Send {
     /// Reads the source and appends its samples to `out`. `secs` is the time since the previous
     /// call, `None` on the first call: sources then record their counters and emit only gauges.
     fn collect(&mut self, root: &FsRoot, secs: Option<f64>, out: &mut Vec<Sample>) -> Result<(), CollectError>;
+
+    /// Running totals of what the source skipped without failing the cycle (a process that
+    /// exited mid-read, an unreadable file), as `(what, count)`: reported, never silent.
+    fn skipped(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// The metric declarations of each group, in display order: the metric catalogue.

@@ -305,6 +305,16 @@ impl ProcsSource {
 }
 
 impl Source for ProcsSource {
+    fn skipped(&self) -> Vec<(&'static str, u64)> {
+        let c = self.counts;
+        vec![
+            ("vanished_processes", c.vanished),
+            ("io_unavailable", c.io_unavailable),
+            ("reused_pids", c.reused),
+            ("unparsable_stat", c.unparsable),
+        ]
+    }
+
     fn name(&self) -> &'static str {
         "procs"
     }
