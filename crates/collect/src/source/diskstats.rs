@@ -283,27 +283,13 @@ mod tests {
         std::fs::read_to_string(data(rel)).unwrap()
     }
 
-    /// Two cycles over `t0/` and `t1/`, as if `secs` passed between them.
     fn two_cycles(secs: f64) -> (Vec<Sample>, Snapshot) {
-        let mut src = DiskstatsSource::default();
-        let mut first = Vec::new();
-        src.collect(&FsRoot::under(data("t0")), None, &mut first).unwrap();
-        let mut snap = Snapshot::default();
-        src.collect(&FsRoot::under(data("t1")), Some(secs), &mut snap.samples).unwrap();
-        (first, snap)
+        super::super::testing::two_cycles(&mut DiskstatsSource::default(), "diskstats", secs)
     }
 
-    /// Checks the ten figures of `dev`, in [`METRICS`] order, to 1e-9 relative.
     #[track_caller]
     fn check(snap: &Snapshot, dev: &str, want: [f64; 10]) {
-        for (m, w) in METRICS.iter().zip(want) {
-            let got = snap.value(m.name, &[("dev", dev)]);
-            assert!(
-                got.is_some_and(|g| (g - w).abs() <= 1e-9 * w.abs().max(1.0)),
-                "{dev} {}: {got:?}, want {w}",
-                m.name
-            );
-        }
+        super::super::testing::check_row(snap, METRICS, ("dev", dev), &want);
     }
 
     #[test]

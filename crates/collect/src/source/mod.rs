@@ -16,6 +16,8 @@ pub mod procs;
 pub mod snmp;
 pub mod stat;
 pub mod sysconf;
+#[cfg(test)]
+mod testing;
 pub mod vmstat;
 
 /// A kernel source the collector reads once per cycle.

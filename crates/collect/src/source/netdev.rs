@@ -225,27 +225,13 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test_data/netdev").join(rel)
     }
 
-    /// Two cycles over `t0/` and `t1/`, as if `secs` passed between them.
     fn two_cycles(secs: f64) -> (Vec<Sample>, Snapshot) {
-        let mut src = NetdevSource::default();
-        let mut first = Vec::new();
-        src.collect(&FsRoot::under(data("t0")), None, &mut first).unwrap();
-        let mut snap = Snapshot::default();
-        src.collect(&FsRoot::under(data("t1")), Some(secs), &mut snap.samples).unwrap();
-        (first, snap)
+        super::super::testing::two_cycles(&mut NetdevSource::default(), "netdev", secs)
     }
 
-    /// Checks the thirteen figures of `iface`, in [`METRICS`] order, to 1e-9 relative.
     #[track_caller]
     fn check(snap: &Snapshot, iface: &str, want: [f64; 13]) {
-        for (m, w) in METRICS.iter().zip(want) {
-            let got = snap.value(m.name, &[("iface", iface)]);
-            assert!(
-                got.is_some_and(|g| (g - w).abs() <= 1e-9 * w.abs().max(1.0)),
-                "{iface} {}: {got:?}, want {w}",
-                m.name
-            );
-        }
+        super::super::testing::check_row(snap, METRICS, ("iface", iface), &want);
     }
 
     #[test]
