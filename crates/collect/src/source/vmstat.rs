@@ -1,16 +1,13 @@
 //! `/proc/vmstat`: paging and swapping activity, as sar -B and sar -W report it.
 //!
-//! Parsed with `procfs_core::VmStat` (every `name value` line into a map). Its errors carry no
-//! line number, so on an error the first malformed line is looked up here to name it.
+//! Hand-parsed in one pass: `procfs_core::VmStat` builds a map of every line (some 180 string
+//! allocations a cycle, most of this source's cost) and its errors carry no line number.
 //!
 //! Scan and steal counters are summed over their per-zone forms (`pgscan_kswapd_normal`, ... on
 //! Linux 3.x) where the kernel splits them, as sar does; `pgscan_direct_throttle` counts throttling
 //! events, not pages, and is left out of the direct scans.
 
-use std::collections::HashMap;
-
 use plumb_model::{MetricDef, Sample, Unit};
-use procfs_core::{FromRead, ProcError, VmStat};
 
 use crate::{CollectError, FsRoot, counter_delta, rate};
 
@@ -60,62 +57,51 @@ pub struct Paging {
     pub pswpout: u64,
 }
 
-/// Parses /proc/vmstat. The counters present since Linux 2.6 are required; scan and steal
-/// counters count as 0 where absent.
+/// Parses /proc/vmstat in one pass without allocating. Every line must be `name number`; the
+/// counters present since Linux 2.6 are required; scan and steal counters count as 0 where absent.
 pub fn parse(text: &str) -> Result<Paging, CollectError> {
-    let vm = VmStat::from_read(text.as_bytes()).map_err(|e| procfs_error(text, e))?;
-    let map = &vm.0;
-    let required = |key: &str| -> Result<u64, CollectError> {
-        let v = *map.get(key).ok_or_else(|| CollectError::parse(SRC, 0, format!("no `{key}` line")))?;
-        non_negative(text, key, v)
-    };
-    Ok(Paging {
-        pgpgin: required("pgpgin")?,
-        pgpgout: required("pgpgout")?,
-        pgfault: required("pgfault")?,
-        pgmajfault: required("pgmajfault")?,
-        pgfree: required("pgfree")?,
-        pgscan_kswapd: summed(text, map, "pgscan_kswapd")?,
-        pgscan_direct: summed(text, map, "pgscan_direct")?,
-        pgsteal: summed(text, map, "pgsteal_kswapd")?.saturating_add(summed(text, map, "pgsteal_direct")?),
-        pswpin: required("pswpin")?,
-        pswpout: required("pswpout")?,
-    })
-}
-
-/// The counter `key` plus its per-zone forms `key_<zone>`; 0 when there is none.
-fn summed(text: &str, map: &HashMap<String, i64>, key: &str) -> Result<u64, CollectError> {
-    let mut sum = 0u64;
-    for (k, v) in map {
-        let zoned = k.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('_'));
-        if zoned && k != "pgscan_direct_throttle" {
-            sum = sum.saturating_add(non_negative(text, k, *v)?);
+    const REQUIRED: [&str; 7] = ["pgpgin", "pgpgout", "pgfault", "pgmajfault", "pgfree", "pswpin", "pswpout"];
+    let mut p = Paging::default();
+    let mut seen = [false; REQUIRED.len()];
+    let (mut steal_kswapd, mut steal_direct) = (0u64, 0u64);
+    for (i, line) in text.lines().enumerate() {
+        let mut f = line.split_ascii_whitespace();
+        let value = match (f.next(), f.next().map(str::parse::<i64>), f.next()) {
+            (Some(key), Some(Ok(v)), None) => (key, v),
+            _ => return Err(CollectError::parse(SRC, i + 1, "not a `name number` line")),
+        };
+        let (key, value) = value;
+        let slot = match key {
+            "pgpgin" => &mut p.pgpgin,
+            "pgpgout" => &mut p.pgpgout,
+            "pgfault" => &mut p.pgfault,
+            "pgmajfault" => &mut p.pgmajfault,
+            "pgfree" => &mut p.pgfree,
+            "pswpin" => &mut p.pswpin,
+            "pswpout" => &mut p.pswpout,
+            _ if zoned(key, "pgscan_kswapd") => &mut p.pgscan_kswapd,
+            _ if zoned(key, "pgscan_direct") && key != "pgscan_direct_throttle" => &mut p.pgscan_direct,
+            _ if zoned(key, "pgsteal_kswapd") => &mut steal_kswapd,
+            _ if zoned(key, "pgsteal_direct") => &mut steal_direct,
+            _ => continue,
+        };
+        let v = u64::try_from(value)
+            .map_err(|_| CollectError::parse(SRC, i + 1, format!("{key} is negative ({value})")))?;
+        *slot = slot.saturating_add(v);
+        if let Some(k) = REQUIRED.iter().position(|r| *r == key) {
+            seen[k] = true;
         }
     }
-    Ok(sum)
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(CollectError::parse(SRC, 0, format!("no `{}` line", REQUIRED[k])));
+    }
+    p.pgsteal = steal_kswapd.saturating_add(steal_direct);
+    Ok(p)
 }
 
-/// `v` as a counter, or a parse error naming the line of `key`.
-fn non_negative(text: &str, key: &str, v: i64) -> Result<u64, CollectError> {
-    u64::try_from(v).map_err(|_| {
-        let line = text.lines().position(|l| l.split_ascii_whitespace().next() == Some(key)).map_or(0, |i| i + 1);
-        CollectError::parse(SRC, line, format!("{key} is negative ({v})"))
-    })
-}
-
-/// A procfs-core error as a parse error naming the first line that is not `name number`. Its
-/// internal errors describe a malformed file, not a bug, so their "please report" wording is
-/// dropped.
-fn procfs_error(text: &str, e: ProcError) -> CollectError {
-    let bad = text.lines().position(|l| {
-        let mut f = l.split_whitespace();
-        !matches!((f.next(), f.next().map(str::parse::<i64>)), (Some(_), Some(Ok(_))))
-    });
-    let reason = match e {
-        ProcError::InternalError(i) => i.msg.trim_start_matches("Internal Unwrap Error: ").to_string(),
-        other => other.to_string(),
-    };
-    CollectError::parse(SRC, bad.map_or(0, |i| i + 1), format!("not a `name number` line ({reason})"))
+/// Whether `name` is the counter `key` or one of its per-zone forms `key_<zone>`.
+fn zoned(name: &str, key: &str) -> bool {
+    name.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
 }
 
 /// Reads /proc/vmstat each cycle.
