@@ -229,3 +229,25 @@ fn times_one_cycle_over_the_real_proc() {
     );
     assert!(src.tracked.len() > 1, "found no processes in /proc");
 }
+
+#[test]
+fn kept_stat_files_follow_processes_that_exit() {
+    let root = FsRoot::default();
+    let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = child.id();
+    let mut src = ProcsSource::new(10);
+    let mut out = Vec::new();
+    src.collect(&root, None, &mut out).unwrap();
+    let kept = |src: &ProcsSource| src.tracked.values().filter(|t| t.stat_file.is_some()).count();
+    assert!(src.tracked[&pid].stat_file.is_some(), "the child's stat is kept open");
+    assert_eq!(src.files.open, kept(&src));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    src.collect(&root, Some(1.0), &mut out).unwrap();
+    assert!(!src.tracked.contains_key(&pid), "an exited process is dropped with its file");
+    assert_eq!(src.files.open, kept(&src), "the count of open files stays true");
+    // A replayed tree elsewhere drops every kept file of the real /proc.
+    let other = tree("t0");
+    src.collect(&other, None, &mut out).unwrap();
+    assert!(src.tracked.values().all(|t| t.stat_file.is_none() || t.seen == src.cycle));
+}
