@@ -31,9 +31,17 @@ impl Kind {
     }
 }
 
-/// The help text of each plumb metric, built once from the catalogue.
+/// The exposition name and escaped help text of each plumb metric, built once from the
+/// catalogue so a cycle neither sanitises nor formats them again.
 #[derive(Debug, Clone, Default)]
-pub struct HelpIndex(HashMap<&'static str, String>);
+pub struct HelpIndex(HashMap<&'static str, FamilyText>);
+
+/// What a family's lines need: its Prometheus name and its escaped `# HELP` text.
+#[derive(Debug, Clone)]
+pub struct FamilyText {
+    pub name: String,
+    pub help: String,
+}
 
 impl HelpIndex {
     /// The index of every metric in `groups`; the help is the declaration's sentence and unit.
@@ -41,7 +49,10 @@ impl HelpIndex {
         let mut m = HashMap::new();
         for (_, defs) in groups {
             for d in *defs {
-                m.entry(d.name).or_insert_with(|| format!("{} Unit: {}.", d.help, d.unit.as_str()));
+                m.entry(d.name).or_insert_with(|| FamilyText {
+                    name: sanitize(d.name).into_owned(),
+                    help: escape_help(&format!("{} Unit: {}.", d.help, d.unit.as_str())).into_owned(),
+                });
             }
         }
         HelpIndex(m)
@@ -50,8 +61,19 @@ impl HelpIndex {
     /// The help of `name`, or a stand-in naming it.
     pub fn get(&self, name: &str) -> Cow<'_, str> {
         match self.0.get(name) {
-            Some(h) => Cow::Borrowed(h),
+            Some(f) => Cow::Borrowed(&f.help),
             None => Cow::Owned(format!("plumb metric {name}.")),
+        }
+    }
+
+    /// The prepared text of `name`, or one made now for a metric the catalogue lacks.
+    fn family(&self, name: &str) -> Cow<'_, FamilyText> {
+        match self.0.get(name) {
+            Some(f) => Cow::Borrowed(f),
+            None => Cow::Owned(FamilyText {
+                name: sanitize(name).into_owned(),
+                help: escape_help(&format!("plumb metric {name}.")).into_owned(),
+            }),
         }
     }
 }
@@ -73,15 +95,28 @@ impl Encoder {
 
     /// Starts the family `name` (sanitised here): its `# HELP` and `# TYPE` lines.
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
-        let name = sanitize(name);
-        let _ = writeln!(self.out, "# HELP {name} {}", escape_help(help));
+        self.family_lines(&sanitize(name), kind, &escape_help(help));
+    }
+
+    fn family_lines(&mut self, name: &str, kind: Kind, escaped_help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {escaped_help}");
         let _ = writeln!(self.out, "# TYPE {name} {}", kind.as_str());
     }
 
     /// One sample line of the family `name` with `labels` and then the common labels (a common
     /// label whose name a series label already uses is left out).
     pub fn sample<'a>(&mut self, name: &str, labels: impl IntoIterator<Item = (&'a str, &'a str)> + Clone, value: f64) {
-        self.out.push_str(&sanitize(name));
+        self.sample_line(&sanitize(name), labels, value);
+    }
+
+    /// [`Encoder::sample`] for a name already sanitised.
+    fn sample_line<'a>(
+        &mut self,
+        name: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+        value: f64,
+    ) {
+        self.out.push_str(name);
         let mut first = true;
         let mut sep = |out: &mut String| {
             out.push(if first { '{' } else { ',' });
@@ -108,20 +143,21 @@ impl Encoder {
 
     /// Every sample of `snap`, grouped into families in order of first appearance.
     pub fn snapshot(&mut self, snap: &Snapshot, help: &HelpIndex) {
-        let mut index: HashMap<Cow<'static, str>, usize> = HashMap::new();
+        let mut index: HashMap<&'static str, usize> = HashMap::new();
         let mut families: Vec<(&'static str, Vec<usize>)> = Vec::new();
         for (i, s) in snap.samples.iter().enumerate() {
-            let slot = *index.entry(sanitize(s.name)).or_insert_with(|| {
+            let slot = *index.entry(s.name).or_insert_with(|| {
                 families.push((s.name, Vec::new()));
                 families.len() - 1
             });
             families[slot].1.push(i);
         }
         for (name, members) in families {
-            self.family(name, Kind::Gauge, &help.get(name));
+            let text = help.family(name);
+            self.family_lines(&text.name, Kind::Gauge, &text.help);
             for i in members {
                 let s = &snap.samples[i];
-                self.sample(s.name, s.tags.iter().map(|(k, v)| (*k, v.as_str())), s.value);
+                self.sample_line(&text.name, s.tags.iter().map(|(k, v)| (*k, v.as_str())), s.value);
             }
         }
     }
@@ -252,6 +288,17 @@ pub(crate) mod tests {
             }
         }
         out
+    }
+
+    /// Families are grouped by plumb name, so no two plumb names may share an exposition name.
+    #[test]
+    fn catalogue_names_stay_distinct_once_sanitised() {
+        let mut seen = std::collections::HashSet::new();
+        for (_, defs) in plumb_collect::source::catalogue() {
+            for d in defs {
+                assert!(seen.insert(sanitize(d.name).into_owned()), "{} collides once sanitised", d.name);
+            }
+        }
     }
 
     #[test]
