@@ -5,8 +5,9 @@
 //! compresses a run of samples (delta-of-delta timestamps, XOR values), [`index`] maps tag
 //! keys and values to series ids (exact, regex, prefix, has-key and in-list lookups), and
 //! [`wal`] makes every acknowledged write durable before the ingest API answers, and replays it
-//! after a crash up to the last good record. The in-memory head, compaction into on-disk
-//! blocks, retention and the storage trait are built on these.
+//! after a crash up to the last good record. The [`head`] puts them together: appends are
+//! checked, logged durably, then applied to in-memory chunks; reads select series through the
+//! index. Compaction into on-disk blocks, retention and the storage trait come next.
 //!
 //! Design decision: series are referred to everywhere by a dense [`SeriesId`] assigned by the
 //! head in arrival order; the tags are stored once (in the WAL's series records and the index),
@@ -15,6 +16,7 @@
 //! This crate knows nothing of HTTP or of the ingest formats.
 
 pub mod chunkenc;
+pub mod head;
 pub mod index;
 mod tags;
 pub mod wal;

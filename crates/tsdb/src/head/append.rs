@@ -1,0 +1,116 @@
+//! Writing into the head: check, log durably, then apply.
+
+use std::collections::HashMap;
+
+use super::{Head, HeadError, MemSeries};
+use crate::chunkenc::AppendError;
+use crate::wal::Record;
+use crate::{SeriesId, SeriesTags};
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendReport {
+    /// Samples written (durable when the head has a WAL).
+    pub accepted: usize,
+    /// Samples at or before their series' last timestamp, rejected.
+    pub out_of_order: usize,
+    /// Series the append created.
+    pub new_series: usize,
+}
+
+impl Head {
+    /// Appends `samples` (each its series' tags, a millisecond timestamp and a value). Samples
+    /// of one series must come in increasing time; one at or before the series' last timestamp
+    /// is rejected and counted. The accepted ones are durable in the WAL before this returns.
+    /// On a WAL error nothing of the batch is applied.
+    pub fn append(&mut self, samples: Vec<(SeriesTags, i64, f64)>) -> Result<AppendReport, HeadError> {
+        let mut report = AppendReport::default();
+        let mut created: Vec<(SeriesId, SeriesTags)> = Vec::new();
+        let mut pending: HashMap<SeriesTags, SeriesId> = HashMap::new();
+        let mut last: HashMap<SeriesId, i64> = HashMap::new();
+        let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(samples.len());
+        for (tags, t, v) in samples {
+            let id = match self.ids.get(&tags).or_else(|| pending.get(&tags)) {
+                Some(id) => *id,
+                None => {
+                    let id = (self.series.len() + created.len()) as SeriesId;
+                    pending.insert(tags.clone(), id);
+                    created.push((id, tags));
+                    id
+                }
+            };
+            let prev = last.get(&id).copied().or_else(|| self.series.get(id as usize).and_then(|s| s.last_t));
+            if prev.is_some_and(|p| t <= p) {
+                report.out_of_order += 1;
+                continue;
+            }
+            last.insert(id, t);
+            accepted.push((id, t, v));
+        }
+        // Series whose every sample was rejected are not created.
+        created.retain(|(id, _)| last.contains_key(id));
+        if let Some(wal) = &mut self.wal {
+            let mut records = Vec::with_capacity(2);
+            if !created.is_empty() {
+                records.push(Record::Series(created.clone()));
+            }
+            if !accepted.is_empty() {
+                records.push(Record::Samples(accepted.clone()));
+            }
+            if !records.is_empty() {
+                wal.append(&records)?;
+            }
+        }
+        report.new_series = created.len();
+        report.accepted = accepted.len();
+        self.apply_series(created);
+        self.apply_samples(&accepted);
+        Ok(report)
+    }
+
+    /// Applies a WAL record during replay.
+    pub(super) fn replay(&mut self, record: Record) {
+        match record {
+            Record::Series(list) => self.apply_series(list),
+            Record::Samples(samples) => self.apply_samples(&samples),
+        }
+    }
+
+    /// Creates series; ids that are not the next ones (possible only in a damaged WAL) are
+    /// given the next id instead, and repeated tags keep their first id.
+    fn apply_series(&mut self, list: Vec<(SeriesId, SeriesTags)>) {
+        for (_, tags) in list {
+            if !self.ids.contains_key(&tags) {
+                self.new_series(tags);
+            }
+        }
+    }
+
+    /// Appends samples to their series' chunks, skipping unknown ids and out-of-order times
+    /// (possible only in replay of a damaged WAL).
+    fn apply_samples(&mut self, samples: &[(SeriesId, i64, f64)]) {
+        for &(id, t, v) in samples {
+            if let Some(s) = self.series.get_mut(id as usize) {
+                push(s, t, v);
+            }
+        }
+    }
+}
+
+fn push(s: &mut MemSeries, t: i64, v: f64) {
+    if s.last_t.is_some_and(|p| t <= p) {
+        return;
+    }
+    match s.open.append(t, v) {
+        Ok(()) => {}
+        Err(AppendError::Full) => {
+            let full = std::mem::take(&mut s.open);
+            s.closed.push(full);
+            if s.open.append(t, v).is_err() {
+                return;
+            }
+        }
+        Err(_) => return,
+    }
+    s.last_t = Some(t);
+}
