@@ -1,1 +1,19 @@
-//! (to be written)
+//! Ingest: what clients send, decoded into validated datapoints, with a reason for each refusal.
+//!
+//! [`decode_atlas_publish`] reads Atlas's publish body ([`atlas_publish`]) and returns a
+//! [`PublishOutcome`] (accepted [`Datapoint`]s and [`Rejection`]s, with Atlas's status and
+//! answer) or a [`DecodeError`] for a body refused as a whole. [`Limits`] caps every size and
+//! age. The parts that do not depend on the wire format, decompression under a size cap
+//! ([`content_encoding`]) and Atlas's tag, time and value rules ([`rules`]), are their own
+//! modules so Prometheus remote write can share them. This module does no I/O and knows no
+//! HTTP: the caller passes the body, its `Content-Encoding` and the clock.
+
+pub mod atlas_publish;
+pub mod content_encoding;
+pub mod limits;
+pub mod outcome;
+pub mod rules;
+
+pub use atlas_publish::decode_atlas_publish;
+pub use limits::Limits;
+pub use outcome::{Datapoint, DecodeError, PublishOutcome, Rejection};

@@ -1,0 +1,175 @@
+//! What decoding a publish request produced: the accepted datapoints, the rejected ones with
+//! their reasons, or an error for a body refused as a whole.
+//!
+//! [`PublishOutcome`] answers as Atlas's `PublishApi` does: 200 when everything was accepted,
+//! 202 with `{"type":"partial","errorCount":N,"message":[...]}` when some datapoints were
+//! rejected, 400 with `{"type":"error",...}` when none was accepted. Like Atlas, the message
+//! list is a summary (the first [`MAX_LISTED_REJECTIONS`]) while `errorCount` counts them all.
+//! [`DecodeError`] is the answer for a body that could not be read at all.
+
+use serde_json::{Value, json};
+
+/// How many rejections [`PublishOutcome::body_json`] lists (Atlas lists 5); all are counted.
+pub const MAX_LISTED_REJECTIONS: usize = 5;
+
+/// One accepted datapoint: its tags (the request's common tags merged under its own, keys
+/// unique, in no particular order), its time and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datapoint {
+    /// Tag key/value pairs, `name` among them.
+    pub tags: Vec<(String, String)>,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+    /// The value.
+    pub value: f64,
+}
+
+/// A datapoint that was refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Its position in the request's `metrics` array.
+    pub index: usize,
+    /// One sentence for the client, e.g. `missing key 'name'`.
+    pub reason: String,
+}
+
+/// The result of decoding a readable publish body.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PublishOutcome {
+    /// Datapoints that passed every rule, in request order.
+    pub accepted: Vec<Datapoint>,
+    /// Datapoints that did not, in request order.
+    pub rejected: Vec<Rejection>,
+}
+
+impl PublishOutcome {
+    /// Atlas's status: 200 all accepted, 202 some accepted and some rejected, 400 none accepted
+    /// (an outcome with no datapoints at all is also 400, as Atlas answers "empty payload").
+    pub fn status(&self) -> u16 {
+        if self.accepted.is_empty() {
+            400
+        } else if self.rejected.is_empty() {
+            200
+        } else {
+            202
+        }
+    }
+
+    /// The response body for [`status`](Self::status): `Value::Null` for 200 (Atlas sends an
+    /// empty body), otherwise Atlas's failure message
+    /// `{"type":"partial"|"error","errorCount":N,"message":["metrics[i]: reason", ...]}`.
+    pub fn body_json(&self) -> Value {
+        let kind = match self.status() {
+            200 => return Value::Null,
+            202 => "partial",
+            _ => "error",
+        };
+        if self.rejected.is_empty() {
+            return json!({"type": kind, "errorCount": 0, "message": ["empty payload"]});
+        }
+        let listed: Vec<String> = self
+            .rejected
+            .iter()
+            .take(MAX_LISTED_REJECTIONS)
+            .map(|r| format!("metrics[{}]: {}", r.index, r.reason))
+            .collect();
+        json!({"type": kind, "errorCount": self.rejected.len(), "message": listed})
+    }
+}
+
+/// Why a publish body was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The body as received is larger than `Limits::max_body_bytes`.
+    #[error("the body is {size} bytes, more than the limit of {limit}")]
+    BodyTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The decompressed body is larger than `Limits::max_decoded_bytes`.
+    #[error("the decompressed body is more than the limit of {limit} bytes")]
+    DecodedTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The `Content-Encoding` is neither absent, `identity` nor `gzip`.
+    #[error("content encoding {0:?} is not supported (use gzip or none)")]
+    UnsupportedEncoding(String),
+    /// The body says it is gzip but does not decompress.
+    #[error("the body is not valid gzip: {0}")]
+    BadGzip(#[source] std::io::Error),
+    /// The body is empty.
+    #[error("the body is empty")]
+    EmptyBody,
+    /// The body is not JSON, or not the shape or types of an Atlas publish payload.
+    #[error("the body is not a valid Atlas publish payload: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The common `tags` object names the same key twice.
+    #[error("common tag key {0} appears twice")]
+    DuplicateCommonTag(String),
+    /// There is no datapoint: `metrics` is missing or empty.
+    #[error("the body holds no datapoints (\"metrics\" is missing or empty)")]
+    NoDatapoints,
+}
+
+impl DecodeError {
+    /// The HTTP status: 413 for the size limits, 415 for an unknown encoding, 400 otherwise.
+    pub fn status(&self) -> u16 {
+        match self {
+            DecodeError::BodyTooLarge { .. } | DecodeError::DecodedTooLarge { .. } => 413,
+            DecodeError::UnsupportedEncoding(_) => 415,
+            _ => 400,
+        }
+    }
+
+    /// Atlas's diagnostic message shape: `{"type":"error","message":"..."}`.
+    pub fn body_json(&self) -> Value {
+        json!({"type": "error", "message": self.to_string()})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point() -> Datapoint {
+        Datapoint { tags: vec![("name".into(), "cpu".into())], timestamp_ms: 1, value: 1.0 }
+    }
+
+    fn rejections(n: usize) -> Vec<Rejection> {
+        (0..n).map(|i| Rejection { index: i * 2, reason: format!("reason {i}") }).collect()
+    }
+
+    #[test]
+    fn statuses() {
+        let all = PublishOutcome { accepted: vec![point()], rejected: vec![] };
+        assert_eq!((all.status(), all.body_json()), (200, Value::Null));
+        let some = PublishOutcome { accepted: vec![point()], rejected: rejections(1) };
+        assert_eq!(some.status(), 202);
+        assert_eq!(some.body_json()["type"], "partial");
+        let none = PublishOutcome { accepted: vec![], rejected: rejections(1) };
+        assert_eq!(none.status(), 400);
+        assert_eq!(none.body_json()["type"], "error");
+        assert_eq!(PublishOutcome::default().status(), 400);
+    }
+
+    #[test]
+    fn body_lists_a_summary_and_counts_all() {
+        let o = PublishOutcome { accepted: vec![], rejected: rejections(MAX_LISTED_REJECTIONS + 3) };
+        let b = o.body_json();
+        assert_eq!(b["errorCount"], MAX_LISTED_REJECTIONS + 3);
+        let listed = b["message"].as_array().map(Vec::len);
+        assert_eq!(listed, Some(MAX_LISTED_REJECTIONS));
+        assert_eq!(b["message"][1], "metrics[2]: reason 1");
+    }
+
+    #[test]
+    fn decode_error_statuses() {
+        assert_eq!(DecodeError::BodyTooLarge { size: 2, limit: 1 }.status(), 413);
+        assert_eq!(DecodeError::UnsupportedEncoding("br".into()).status(), 415);
+        assert_eq!(DecodeError::EmptyBody.status(), 400);
+        assert_eq!(DecodeError::EmptyBody.body_json(), json!({"type": "error", "message": "the body is empty"}));
+    }
+}
