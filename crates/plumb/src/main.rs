@@ -21,6 +21,8 @@ enum Command {
     Stat(cmd::stat::StatArgs),
     /// Run the per-instance agent: collect every second, serve /metrics, publish to a server.
     Agent(cmd::agent::AgentArgs),
+    /// Run the fleet store: Atlas publish in, tags and raw data out, durable in a WAL.
+    Server(cmd::server::ServerArgs),
     /// Print the metric catalogue: every series plumb collects, with unit, tags and source.
     Metrics(cmd::metrics::MetricsArgs),
 }
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stat(args) => cmd::stat::run(args),
         Command::Agent(args) => cmd::agent::run(args),
+        Command::Server(args) => cmd::server::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
     };
     match result {

@@ -2,4 +2,5 @@
 
 pub mod agent;
 pub mod metrics;
+pub mod server;
 pub mod stat;

@@ -16,4 +16,4 @@ pub mod rules;
 
 pub use atlas_publish::decode_atlas_publish;
 pub use limits::Limits;
-pub use outcome::{Datapoint, DecodeError, PublishOutcome, Rejection};
+pub use outcome::{Datapoint, DecodeError, PublishOutcome, Rejection, body_of, status_of};

@@ -46,35 +46,43 @@ impl PublishOutcome {
     /// Atlas's status: 200 all accepted, 202 some accepted and some rejected, 400 none accepted
     /// (an outcome with no datapoints at all is also 400, as Atlas answers "empty payload").
     pub fn status(&self) -> u16 {
-        if self.accepted.is_empty() {
-            400
-        } else if self.rejected.is_empty() {
-            200
-        } else {
-            202
-        }
+        status_of(self.accepted.len(), self.rejected.len())
     }
 
     /// The response body for [`status`](Self::status): `Value::Null` for 200 (Atlas sends an
     /// empty body), otherwise Atlas's failure message
     /// `{"type":"partial"|"error","errorCount":N,"message":["metrics[i]: reason", ...]}`.
     pub fn body_json(&self) -> Value {
-        let kind = match self.status() {
-            200 => return Value::Null,
-            202 => "partial",
-            _ => "error",
-        };
-        if self.rejected.is_empty() {
-            return json!({"type": kind, "errorCount": 0, "message": ["empty payload"]});
-        }
-        let listed: Vec<String> = self
-            .rejected
-            .iter()
-            .take(MAX_LISTED_REJECTIONS)
-            .map(|r| format!("metrics[{}]: {}", r.index, r.reason))
-            .collect();
-        json!({"type": kind, "errorCount": self.rejected.len(), "message": listed})
+        body_of(self.accepted.len(), &self.rejected)
     }
+}
+
+/// Atlas's status for `accepted` stored and `rejected` refused datapoints (see
+/// [`PublishOutcome::status`]); the server also counts datapoints the store refused.
+pub fn status_of(accepted: usize, rejected: usize) -> u16 {
+    if accepted == 0 {
+        400
+    } else if rejected == 0 {
+        200
+    } else {
+        202
+    }
+}
+
+/// Atlas's response body for `accepted` stored and `rejected` refused datapoints (see
+/// [`PublishOutcome::body_json`]).
+pub fn body_of(accepted: usize, rejected: &[Rejection]) -> Value {
+    let kind = match status_of(accepted, rejected.len()) {
+        200 => return Value::Null,
+        202 => "partial",
+        _ => "error",
+    };
+    if rejected.is_empty() {
+        return json!({"type": kind, "errorCount": 0, "message": ["empty payload"]});
+    }
+    let listed: Vec<String> =
+        rejected.iter().take(MAX_LISTED_REJECTIONS).map(|r| format!("metrics[{}]: {}", r.index, r.reason)).collect();
+    json!({"type": kind, "errorCount": rejected.len(), "message": listed})
 }
 
 /// Why a publish body was refused as a whole.

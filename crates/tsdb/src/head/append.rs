@@ -8,7 +8,7 @@ use crate::wal::Record;
 use crate::{SeriesId, SeriesTags};
 
 /// What an append did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppendReport {
     /// Samples written (durable when the head has a WAL).
     pub accepted: usize,
@@ -16,6 +16,8 @@ pub struct AppendReport {
     pub out_of_order: usize,
     /// Series the append created.
     pub new_series: usize,
+    /// The positions in the input of the samples rejected as out of order.
+    pub out_of_order_at: Vec<usize>,
 }
 
 impl Head {
@@ -29,7 +31,7 @@ impl Head {
         let mut pending: HashMap<SeriesTags, SeriesId> = HashMap::new();
         let mut last: HashMap<SeriesId, i64> = HashMap::new();
         let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(samples.len());
-        for (tags, t, v) in samples {
+        for (pos, (tags, t, v)) in samples.into_iter().enumerate() {
             let id = match self.ids.get(&tags).or_else(|| pending.get(&tags)) {
                 Some(id) => *id,
                 None => {
@@ -42,6 +44,7 @@ impl Head {
             let prev = last.get(&id).copied().or_else(|| self.series.get(id as usize).and_then(|s| s.last_t));
             if prev.is_some_and(|p| t <= p) {
                 report.out_of_order += 1;
+                report.out_of_order_at.push(pos);
                 continue;
             }
             last.insert(id, t);

@@ -63,9 +63,9 @@ fn out_of_order_samples_are_rejected_and_counted() {
             (tags("m", "b"), 7, 5.0),
         ])
         .unwrap();
-    assert_eq!(r, AppendReport { accepted: 3, out_of_order: 2, new_series: 2 });
+    assert_eq!(r, AppendReport { accepted: 3, out_of_order: 2, new_series: 2, out_of_order_at: vec![1, 2] });
     let r = head.append(vec![(tags("m", "a"), 20, 9.0), (tags("m", "c"), 1, 1.0), (tags("m", "c"), 1, 1.0)]).unwrap();
-    assert_eq!(r, AppendReport { accepted: 1, out_of_order: 2, new_series: 1 });
+    assert_eq!(r, AppendReport { accepted: 1, out_of_order: 2, new_series: 1, out_of_order_at: vec![0, 2] });
     let a = head.read(&eq("nf.node", "a"), i64::MIN, i64::MAX).unwrap();
     assert_eq!(a[0].values, [1.0, 4.0]);
 }

@@ -1,0 +1,156 @@
+//! `plumb server` over its real interfaces: publish, read back, SIGKILL, restart, read again;
+//! and `plumb agent` publishing into it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+struct Proc {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `plumb ARGS --listen 127.0.0.1:0` and reads the bound address from its stderr line
+/// `... listening on http://ADDR`.
+fn start(args: &[&str]) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Owned by `Proc` from here, so a failed assertion still kills and reaps it.
+    let mut proc = Proc { child, addr: String::new() };
+    let mut err = BufReader::new(proc.child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "{args:?} exited before listening");
+        if let Some(addr) = line.trim().split("listening on http://").nth(1) {
+            proc.addr = addr.to_string();
+            // keep draining stderr so the process never blocks on a full pipe
+            std::thread::spawn(move || for _ in err.lines() {});
+            return proc;
+        }
+        assert!(Instant::now() < deadline, "no listening line from {args:?}");
+    }
+}
+
+/// One HTTP/1.1 request; (status, body).
+fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp).to_string();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn raw(addr: &str, query: &str) -> Vec<Value> {
+    let (status, body) = http(addr, "GET", &format!("/api/v1/raw?{query}"), b"");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap_or_else(|e| panic!("{e}: {body}")).as_array().unwrap().clone()
+}
+
+#[test]
+fn acknowledged_publishes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let t0 = now_ms() - 60_000;
+    let mut acknowledged = 0;
+    {
+        let server = start(&["server", "--data", &data]);
+        for batch in 0..20 {
+            let metrics: Vec<Value> = (0..50)
+                .map(|i| json!({"tags": {"name": "test.gauge", "nf.node": format!("i-{i}")}, "timestamp": t0 + batch * 1000, "value": batch as f64 + 0.25}))
+                .collect();
+            let body = json!({"tags": {"nf.app": "durable"}, "metrics": metrics}).to_string();
+            let (status, resp) = http(&server.addr, "POST", "/api/v1/publish", body.as_bytes());
+            assert_eq!(status, 200, "{resp}");
+            acknowledged += 50;
+        }
+        let mut server = server;
+        server.child.kill().unwrap(); // SIGKILL: no chance to flush anything
+        server.child.wait().unwrap();
+    }
+    let server = start(&["server", "--data", &data]);
+    let series = raw(&server.addr, &format!("s={}&e={}&name=test.gauge&nf.app=durable", t0 - 1, now_ms()));
+    assert_eq!(series.len(), 50);
+    let points: usize = series.iter().map(|s| s["timestamps"].as_array().unwrap().len()).sum();
+    assert_eq!(points, acknowledged, "every acknowledged datapoint is back after SIGKILL and restart");
+    let one = series.iter().find(|s| s["tags"]["nf.node"] == "i-7").unwrap();
+    assert_eq!(one["values"][3], json!(3.25));
+    assert_eq!(one["tags"]["nf.app"], json!("durable"), "common tags are merged");
+}
+
+#[test]
+fn publish_answers_as_atlas_and_bad_input_gets_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["server", "--data", dir.path().to_str().unwrap()]);
+    let t = now_ms();
+    let ok = json!({"metrics": [{"tags": {"name": "a.b"}, "timestamp": t, "value": 1.0}]}).to_string();
+    assert_eq!(http(&server.addr, "POST", "/api/v1/publish", ok.as_bytes()).0, 200);
+    // the same timestamp again is out of order; with one good datapoint it is a 202
+    let partial = json!({"metrics": [
+        {"tags": {"name": "a.b"}, "timestamp": t, "value": 2.0},
+        {"tags": {"name": "a.b"}, "timestamp": t + 1000, "value": 3.0}
+    ]})
+    .to_string();
+    let (status, body) = http(&server.addr, "POST", "/api/v1/publish", partial.as_bytes());
+    assert_eq!(status, 202, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["errorCount"], json!(1));
+    assert!(v["message"][0].as_str().unwrap().contains("metrics[0]"), "{body}");
+    for bad in [&b"not json"[..], b"{\"metrics\": [{\"tags\": {}, \"timestamp\": \"x\"}]}", b""] {
+        let (status, body) = http(&server.addr, "POST", "/api/v1/publish", bad);
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("message"), "{body}");
+    }
+    let (status, _) = http(&server.addr, "GET", "/api/v1/raw?s=x&name=a.b", b"");
+    assert_eq!(status, 400);
+    let (status, body) = http(&server.addr, "GET", "/api/v1/tags/name", b"");
+    assert_eq!((status, body.as_str()), (200, "[\"a.b\"]"));
+    assert_eq!(raw(&server.addr, &format!("e={}&name=a.b", t + 5000))[0]["values"], json!([1.0, 3.0]));
+}
+
+#[test]
+fn the_agent_publishes_into_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["server", "--data", dir.path().join("data").to_str().unwrap()]);
+    let spool = dir.path().join("spool");
+    let url = format!("http://{}", server.addr);
+    let _agent = start(&["agent", "--server", &url, "--spool-dir", spool.to_str().unwrap(), "--tag", "nf.app=e2e"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let series = raw(&server.addr, "name=cpu.user&nf.app=e2e");
+        let n = series.first().map(|s| s["timestamps"].as_array().unwrap().len()).unwrap_or(0);
+        if n >= 3 {
+            let ts: Vec<i64> =
+                series[0]["timestamps"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
+            assert!(ts.windows(2).all(|w| w[1] - w[0] == 1000), "one datapoint a second: {ts:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the agent's cpu.user did not arrive: {series:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

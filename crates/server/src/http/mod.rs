@@ -1,0 +1,70 @@
+//! The server's HTTP API: `app(state) -> Router`, a module per resource, one [`ApiError`].
+//!
+//! - `POST /api/v1/publish`: Atlas publish ([`publish`]).
+//! - `GET /api/v1/tags`, `GET /api/v1/tags/{key}`: tag keys and values ([`tags`]).
+//! - `GET /api/v1/raw?s=&e=&KEY=VALUE...`: raw datapoints of the matching series ([`raw`]).
+//!
+//! Handlers that touch the store run it on the blocking pool: an append waits for a WAL sync.
+
+mod error;
+mod publish;
+mod raw;
+mod tags;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use plumb_tsdb::head::Head;
+
+pub use error::ApiError;
+
+use crate::ingest::Limits;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub head: Arc<Mutex<Head>>,
+    pub limits: Arc<Limits>,
+}
+
+const INDEX: &str = "plumb server\n\n\
+POST /api/v1/publish       Atlas publish: {\"tags\":{...},\"metrics\":[{\"tags\":{\"name\":...},\"timestamp\":ms,\"value\":v}]}\n\
+GET  /api/v1/tags          tag keys\n\
+GET  /api/v1/tags/KEY      values of KEY\n\
+GET  /api/v1/raw?s=MS&e=MS&KEY=VALUE...   raw datapoints of the matching series\n";
+
+/// The router; tests call it without a socket.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/", get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], INDEX) }))
+        .route("/api/v1/publish", post(publish::publish))
+        .route("/api/v1/tags", get(tags::keys))
+        .route("/api/v1/tags/{key}", get(tags::values))
+        .route("/api/v1/raw", get(raw::raw))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "not found: see GET /\n")
+}
+
+/// Runs `f` on the store on the blocking pool.
+async fn with_head<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut Head) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let head = state.head.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = head.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))
+}

@@ -1,0 +1,81 @@
+//! Starting and stopping `plumb server`: open the store (replaying its WAL), bind, serve until
+//! SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use plumb_tsdb::head::Head;
+use plumb_tsdb::wal::WalOptions;
+
+use crate::http::{AppState, app};
+use crate::ingest::Limits;
+
+/// Default listen address: loopback, Atlas's port.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7101";
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Where to listen. Default is [`DEFAULT_LISTEN`].
+    pub listen: SocketAddr,
+    /// The data directory; the WAL is in `DATA/wal`. Default is `/var/lib/plumb/server` as root,
+    /// else `./plumb-data`.
+    pub data: PathBuf,
+    /// Ingest limits. Default is [`Limits::default`].
+    pub limits: Limits,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened.
+    #[error("cannot open the store in {dir}: {source}")]
+    Store { dir: PathBuf, source: plumb_tsdb::head::HeadError },
+    /// A socket, runtime or signal failure.
+    #[error("{what}: {source}")]
+    Io { what: &'static str, source: std::io::Error },
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> ServerError {
+    move |source| ServerError::Io { what, source }
+}
+
+/// Opens the store and serves until a signal; logs to stderr.
+pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
+    let wal_dir = opts.data.join("wal");
+    let started = std::time::Instant::now();
+    let (head, report) = Head::open(&wal_dir, WalOptions::default())
+        .map_err(|source| ServerError::Store { dir: wal_dir.clone(), source })?;
+    eprintln!(
+        "plumb server: replayed {} WAL records ({} series) from {} in {:.2?}",
+        report.records,
+        head.series_count(),
+        wal_dir.display(),
+        started.elapsed()
+    );
+    if let Some(c) = &report.corrupt {
+        eprintln!("plumb server: {c}");
+    }
+    let state = AppState { head: Arc::new(Mutex::new(head)), limits: Arc::new(opts.limits) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(io("cannot start the async runtime"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(opts.listen).await.map_err(io("cannot listen"))?;
+        let addr = listener.local_addr().map_err(io("cannot read the bound address"))?;
+        eprintln!("plumb server: listening on http://{addr}");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(io("cannot install a signal handler"))?;
+        let stop = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("plumb server: stopping");
+        };
+        axum::serve(listener, app(state)).with_graceful_shutdown(stop).await.map_err(io("serving failed"))
+    })
+}
