@@ -131,6 +131,19 @@ fn publish_answers_as_atlas_and_bad_input_gets_a_reason() {
     let (status, body) = http(&server.addr, "GET", "/api/v1/tags/name", b"");
     assert_eq!((status, body.as_str()), (200, "[\"a.b\"]"));
     assert_eq!(raw(&server.addr, &format!("e={}&name=a.b", t + 5000))[0]["values"], json!([1.0, 3.0]));
+    let (status, metrics) = http(&server.addr, "GET", "/metrics", b"");
+    assert_eq!(status, 200);
+    for line in [
+        "plumb_server_datapoints_total{outcome=\"accepted\"} 2",
+        "plumb_server_datapoints_total{outcome=\"rejected\"} 1",
+        "plumb_server_publish_requests_total{answer=\"ok\"} 1",
+        "plumb_server_publish_requests_total{answer=\"partial\"} 1",
+        "plumb_server_publish_requests_total{answer=\"refused\"} 3",
+        "plumb_server_series 1",
+        "plumb_server_samples 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line:?} missing from:\n{metrics}");
+    }
 }
 
 #[test]

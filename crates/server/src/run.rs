@@ -57,7 +57,7 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
     if let Some(c) = &report.corrupt {
         eprintln!("plumb server: {c}");
     }
-    let state = AppState { head: Arc::new(Mutex::new(head)), limits: Arc::new(opts.limits) };
+    let state = AppState { head: Arc::new(Mutex::new(head)), limits: Arc::new(opts.limits), stats: Arc::default() };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

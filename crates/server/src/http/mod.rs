@@ -3,10 +3,12 @@
 //! - `POST /api/v1/publish`: Atlas publish ([`publish`]).
 //! - `GET /api/v1/tags`, `GET /api/v1/tags/{key}`: tag keys and values ([`tags`]).
 //! - `GET /api/v1/raw?s=&e=&KEY=VALUE...`: raw datapoints of the matching series ([`raw`]).
+//! - `GET /metrics`: the server's own metrics ([`metrics`]).
 //!
 //! Handlers that touch the store run it on the blocking pool: an append waits for a WAL sync.
 
 mod error;
+mod metrics;
 mod publish;
 mod raw;
 mod tags;
@@ -21,6 +23,7 @@ use axum::routing::{get, post};
 use plumb_tsdb::head::Head;
 
 pub use error::ApiError;
+pub use metrics::ServerStats;
 
 use crate::ingest::Limits;
 
@@ -29,13 +32,15 @@ use crate::ingest::Limits;
 pub struct AppState {
     pub head: Arc<Mutex<Head>>,
     pub limits: Arc<Limits>,
+    pub stats: Arc<ServerStats>,
 }
 
 const INDEX: &str = "plumb server\n\n\
 POST /api/v1/publish       Atlas publish: {\"tags\":{...},\"metrics\":[{\"tags\":{\"name\":...},\"timestamp\":ms,\"value\":v}]}\n\
 GET  /api/v1/tags          tag keys\n\
 GET  /api/v1/tags/KEY      values of KEY\n\
-GET  /api/v1/raw?s=MS&e=MS&KEY=VALUE...   raw datapoints of the matching series\n";
+GET  /api/v1/raw?s=MS&e=MS&KEY=VALUE...   raw datapoints of the matching series\n\
+GET  /metrics              the server's own metrics, Prometheus text format\n";
 
 /// The router; tests call it without a socket.
 pub fn app(state: AppState) -> Router {
@@ -46,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/tags", get(tags::keys))
         .route("/api/v1/tags/{key}", get(tags::values))
         .route("/api/v1/raw", get(raw::raw))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -19,6 +19,7 @@ pub async fn publish(State(state): State<AppState>, headers: HeaderMap, body: By
     let outcome = match decode_atlas_publish(&body, encoding.as_deref(), now_ms(), &limits) {
         Ok(o) => o,
         Err(e) => {
+            state.stats.count_publish(e.status(), 0, 0);
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
             return Ok((status, Json(e.body_json())).into_response());
         }
@@ -53,7 +54,9 @@ pub async fn publish(State(state): State<AppState>, headers: HeaderMap, body: By
         }
     }
     rejected.sort_by_key(|r| r.index);
-    let status = StatusCode::from_u16(status_of(report.accepted, rejected.len())).unwrap_or(StatusCode::BAD_REQUEST);
+    let code = status_of(report.accepted, rejected.len());
+    state.stats.count_publish(code, report.accepted, rejected.len());
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
     if status == StatusCode::OK {
         return Ok(StatusCode::OK.into_response());
     }

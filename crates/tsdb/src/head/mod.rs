@@ -73,6 +73,26 @@ impl Head {
         self.series.len()
     }
 
+    /// Bytes of WAL on disk (0 without a WAL).
+    pub fn wal_bytes(&self) -> u64 {
+        self.wal.as_ref().map_or(0, |w| w.size_bytes())
+    }
+
+    /// Samples held in memory.
+    pub fn sample_count(&self) -> usize {
+        self.series.iter().map(|s| s.closed.iter().map(XorChunk::len).sum::<usize>() + s.open.len()).sum()
+    }
+
+    /// Approximate bytes of memory the head's chunks and index take.
+    pub fn memory_bytes(&self) -> usize {
+        let chunks: usize = self
+            .series
+            .iter()
+            .map(|s| s.closed.iter().map(|c| c.bytes().len()).sum::<usize>() + s.open.bytes().len())
+            .sum();
+        chunks + self.index.memory_bytes() + self.series.len() * std::mem::size_of::<MemSeries>()
+    }
+
     /// The index, for tag listings.
     pub fn index(&self) -> &MemIndex {
         &self.index
