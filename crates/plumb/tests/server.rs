@@ -23,9 +23,14 @@ impl Drop for Proc {
 /// Starts `plumb ARGS --listen 127.0.0.1:0` and reads the bound address from its stderr line
 /// `... listening on http://ADDR`.
 fn start(args: &[&str]) -> Proc {
+    start_on(args, "127.0.0.1:0")
+}
+
+/// [`start`] on a given address.
+fn start_on(args: &[&str], listen: &str) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_plumb"))
         .args(args)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", listen])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -165,5 +170,52 @@ fn the_agent_publishes_into_the_server() {
         }
         assert!(Instant::now() < deadline, "the agent's cpu.user did not arrive: {series:?}");
         std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The outage: the server is away for a minute while the agent collects every second;
+/// once it is back, every datapoint the agent collected meanwhile arrives (from its spool).
+#[test]
+fn a_minute_of_server_outage_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut server = start(&["server", "--data", data]);
+    let addr = server.addr.clone();
+    let url = format!("http://{addr}");
+    let spool = dir.path().join("spool");
+    let _agent = start(&["agent", "--server", &url, "--spool-dir", spool.to_str().unwrap(), "--tag", "nf.app=outage"]);
+    let query = "name=load.runnable&nf.app=outage";
+    let count = |addr: &str| raw(addr, query).first().map(|s| s["timestamps"].as_array().unwrap().len()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while count(&addr) < 2 {
+        assert!(Instant::now() < deadline, "nothing arrived before the outage");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let down_at = Instant::now();
+    std::thread::sleep(Duration::from_secs(60));
+    // Back on the same address the agent knows.
+    let _server = start_on(&["server", "--data", data], &addr);
+    let outage = down_at.elapsed().as_secs();
+    // Wait until the spool has drained and a few more live points came in.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(s) = raw(&addr, query).first() {
+            let ts: Vec<i64> = s["timestamps"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
+            let span = (ts[ts.len() - 1] - ts[0]) / 1000;
+            let gaps: Vec<_> = ts.windows(2).filter(|w| w[1] - w[0] != 1000).collect();
+            if gaps.is_empty() && span as u64 > outage + 3 {
+                assert_eq!(ts.len() as i64, span + 1);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "after {outage} s away: {} points over {span} s, gaps {gaps:?}",
+                ts.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
