@@ -17,13 +17,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Live per-second system metrics in sysstat-style tables (vmstat, mpstat, iostat, sar, pidstat).
+    // Each subcommand's help is its Args struct's doc comment (a doc here would replace it).
     Stat(cmd::stat::StatArgs),
-    /// Run the per-instance agent: collect every second, serve /metrics, publish to a server.
     Agent(cmd::agent::AgentArgs),
-    /// Run the fleet store: Atlas publish in, tags and raw data out, durable in a WAL.
     Server(cmd::server::ServerArgs),
-    /// Print the metric catalogue: every series plumb collects, with unit, tags and source.
     Metrics(cmd::metrics::MetricsArgs),
 }
 

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use plumb_server::ingest::Limits;
 use plumb_server::run::{DEFAULT_LISTEN, ServerOptions, run as serve};
 
-/// Run the fleet store: accept Atlas publish batches (as `plumb agent` sends them), keep them
-/// durably in an embedded time-series store, and answer tag and raw-data queries.
+/// Run the fleet store: Atlas publish in, durable in an embedded TSDB, tags and raw data out.
+///
+/// It accepts the batches `plumb agent` (or any Atlas publisher) sends, keeps them in an
+/// embedded time-series store and answers tag and raw-data queries.
 ///
 /// Every publish is written to the write-ahead log in DATA/wal and synced before it is
 /// acknowledged; on start the log is replayed, and a torn tail after a crash is cut back to the
@@ -31,11 +33,56 @@ pub struct ServerArgs {
     /// Data directory [default: /var/lib/plumb/server as root, else ./plumb-data].
     #[arg(long, value_name = "DIR", env = "PLUMB_SERVER_DATA")]
     data: Option<PathBuf>,
+    /// Largest request body accepted, in bytes, before decompression (413 past it).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Largest body after gzip decompression, in bytes: the guard against gzip bombs.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_decoded_bytes)]
+    max_decoded_bytes: usize,
+    /// Most datapoints in one publish request.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_datapoints)]
+    max_datapoints: usize,
+    /// Oldest datapoint accepted, in seconds before now (the agent replays its buffer after an
+    /// outage, so keep this above the longest outage you want to ride out).
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().max_age_ms / 1000)]
+    max_age_secs: i64,
+    /// Furthest in the future a timestamp may be, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().max_future_ms / 1000)]
+    max_future_secs: i64,
+    /// Accept NaN and infinite values ("NaN", "Infinity"), as Atlas does; by default they are
+    /// rejected with a reason. Tag rules (characters, lengths, at most 20 user tags and 30 in
+    /// all) follow Atlas's publish rules and are not configurable yet.
+    #[arg(long)]
+    allow_non_finite: bool,
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     let data = args.data.unwrap_or_else(default_data_dir);
-    serve(ServerOptions { listen: args.listen, data, limits: Limits::default() })?;
+    let positive = |v: i64, flag: &str| {
+        if v > 0 { Ok(v) } else { Err(anyhow::anyhow!("--{flag} must be above 0, got {v}")) }
+    };
+    if args.max_body_bytes == 0 || args.max_decoded_bytes == 0 || args.max_datapoints == 0 {
+        eprintln!("plumb server: --max-body-bytes, --max-decoded-bytes and --max-datapoints must be above 0");
+        return Ok(ExitCode::from(2));
+    }
+    let (max_age, max_future) =
+        match (positive(args.max_age_secs, "max-age-secs"), positive(args.max_future_secs, "max-future-secs")) {
+            (Ok(a), Ok(f)) => (a, f),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("plumb server: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        };
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_decoded_bytes: args.max_decoded_bytes,
+        max_datapoints: args.max_datapoints,
+        max_age_ms: max_age.saturating_mul(1000),
+        max_future_ms: max_future.saturating_mul(1000),
+        allow_non_finite: args.allow_non_finite,
+        ..Limits::default()
+    };
+    serve(ServerOptions { listen: args.listen, data, limits })?;
     Ok(ExitCode::SUCCESS)
 }
 
