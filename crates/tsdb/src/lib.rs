@@ -15,6 +15,7 @@
 //!
 //! This crate knows nothing of HTTP or of the ingest formats.
 
+pub mod block;
 pub mod chunkenc;
 pub mod head;
 pub mod index;
