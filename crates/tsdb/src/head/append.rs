@@ -18,6 +18,8 @@ pub struct AppendReport {
     pub new_series: usize,
     /// The positions in the input of the samples rejected as out of order.
     pub out_of_order_at: Vec<usize>,
+    /// The positions of the samples whose new series the admission check refused, with its reason.
+    pub refused_at: Vec<(usize, String)>,
 }
 
 impl Head {
@@ -26,14 +28,34 @@ impl Head {
     /// is rejected and counted. The accepted ones are durable in the WAL before this returns.
     /// On a WAL error nothing of the batch is applied.
     pub fn append(&mut self, samples: Vec<(SeriesTags, i64, f64)>) -> Result<AppendReport, HeadError> {
+        self.append_admitting(samples, |_| None)
+    }
+
+    /// [`Head::append`], asking `admit` before creating each new series: a `Some(reason)`
+    /// refuses the series and every sample of it in this batch (cardinality protection).
+    pub fn append_admitting(
+        &mut self,
+        samples: Vec<(SeriesTags, i64, f64)>,
+        mut admit: impl FnMut(&SeriesTags) -> Option<String>,
+    ) -> Result<AppendReport, HeadError> {
         let mut report = AppendReport::default();
         let mut created: Vec<(SeriesId, SeriesTags)> = Vec::new();
         let mut pending: HashMap<SeriesTags, SeriesId> = HashMap::new();
+        let mut refused: HashMap<SeriesTags, String> = HashMap::new();
         let mut last: HashMap<SeriesId, i64> = HashMap::new();
         let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(samples.len());
         for (pos, (tags, t, v)) in samples.into_iter().enumerate() {
             let id = match self.ids.get(&tags).or_else(|| pending.get(&tags)) {
                 Some(id) => *id,
+                None if refused.contains_key(&tags) => {
+                    report.refused_at.push((pos, refused[&tags].clone()));
+                    continue;
+                }
+                None if let Some(reason) = admit(&tags) => {
+                    report.refused_at.push((pos, reason.clone()));
+                    refused.insert(tags, reason);
+                    continue;
+                }
                 None => {
                     let id = (self.series.len() + created.len()) as SeriesId;
                     pending.insert(tags.clone(), id);

@@ -63,9 +63,15 @@ fn out_of_order_samples_are_rejected_and_counted() {
             (tags("m", "b"), 7, 5.0),
         ])
         .unwrap();
-    assert_eq!(r, AppendReport { accepted: 3, out_of_order: 2, new_series: 2, out_of_order_at: vec![1, 2] });
+    assert_eq!(
+        r,
+        AppendReport { accepted: 3, out_of_order: 2, new_series: 2, out_of_order_at: vec![1, 2], refused_at: vec![] }
+    );
     let r = head.append(vec![(tags("m", "a"), 20, 9.0), (tags("m", "c"), 1, 1.0), (tags("m", "c"), 1, 1.0)]).unwrap();
-    assert_eq!(r, AppendReport { accepted: 1, out_of_order: 2, new_series: 1, out_of_order_at: vec![0, 2] });
+    assert_eq!(
+        r,
+        AppendReport { accepted: 1, out_of_order: 2, new_series: 1, out_of_order_at: vec![0, 2], refused_at: vec![] }
+    );
     let a = head.read(&eq("nf.node", "a"), i64::MIN, i64::MAX).unwrap();
     assert_eq!(a[0].values, [1.0, 4.0]);
 }
@@ -95,4 +101,30 @@ fn the_wal_replays_into_the_same_head() {
     let (mut head, _) = (head, ());
     let r = head.append(vec![(tags("cpu.user", "i-1"), 9_990_000, 1.0), (tags("cpu.user", "i-1"), 10_000_000, 2.0)]);
     assert_eq!(r.unwrap().accepted, 1, "9_990_000 is the last replayed timestamp, so it is out of order");
+}
+
+#[test]
+fn refused_new_series_are_not_created_and_say_why() {
+    let mut head = Head::in_memory();
+    head.append(vec![(tags("m", "a"), 1, 1.0)]).unwrap();
+    let mut asked = 0;
+    let r = head
+        .append_admitting(
+            vec![
+                (tags("m", "a"), 2, 1.0),
+                (tags("m", "b"), 2, 1.0),
+                (tags("m", "b"), 3, 1.0),
+                (tags("m", "c"), 2, 1.0),
+            ],
+            |t| {
+                asked += 1;
+                (t.get("nf.node") == Some("b")).then(|| "too many".to_string())
+            },
+        )
+        .unwrap();
+    assert_eq!(asked, 2, "asked once per new series, never for existing ones");
+    assert_eq!(r.accepted, 2);
+    assert_eq!(r.refused_at, vec![(1, "too many".to_string()), (2, "too many".to_string())]);
+    assert_eq!(head.series_count(), 2, "a and c; b was refused");
+    assert!(head.read(&eq("nf.node", "b"), i64::MIN, i64::MAX).unwrap().is_empty());
 }
