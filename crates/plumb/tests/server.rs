@@ -219,3 +219,30 @@ fn a_minute_of_server_outage_loses_nothing() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// Remote write as Prometheus sends it (snappy protobuf), built with the server's own encoder.
+#[test]
+fn prometheus_remote_write_is_stored_with_its_name_label() {
+    use plumb_server::ingest::{encode_remote_write, prompb};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["server", "--data", dir.path().to_str().unwrap()]);
+    let t = now_ms();
+    let label = |n: &str, v: &str| prompb::Label { name: n.into(), value: v.into() };
+    let request = prompb::WriteRequest {
+        timeseries: vec![prompb::TimeSeries {
+            labels: vec![label("__name__", "http_requests_total"), label("job", "api"), label("path", "/v1/x y")],
+            samples: vec![prompb::Sample { value: 1.0, timestamp: t }, prompb::Sample { value: 2.5, timestamp: t + 1 }],
+            ..Default::default()
+        }],
+    };
+    let body = encode_remote_write(&request).unwrap();
+    let (status, resp) = http(&server.addr, "POST", "/api/v1/write", &body);
+    assert_eq!(status, 204, "{resp}");
+    let series = raw(&server.addr, &format!("e={}&name=http_requests_total&job=api", t + 10));
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0]["tags"]["path"], json!("/v1/x y"), "Prometheus label values are kept as sent");
+    assert_eq!(series[0]["values"], json!([1.0, 2.5]));
+    let (status, resp) = http(&server.addr, "POST", "/api/v1/write", b"not snappy");
+    assert_eq!(status, 400);
+    assert!(resp.contains("snappy"), "{resp}");
+}

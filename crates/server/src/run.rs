@@ -9,7 +9,7 @@ use plumb_tsdb::head::Head;
 use plumb_tsdb::wal::WalOptions;
 
 use crate::http::{AppState, app};
-use crate::ingest::Limits;
+use crate::ingest::{CardinalityLimiter, CardinalityLimits, Limits};
 
 /// Default listen address: loopback, Atlas's port.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7101";
@@ -24,6 +24,8 @@ pub struct ServerOptions {
     pub data: PathBuf,
     /// Ingest limits. Default is [`Limits::default`].
     pub limits: Limits,
+    /// New-series limits. Default is [`CardinalityLimits::default`].
+    pub cardinality: CardinalityLimits,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -57,7 +59,12 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
     if let Some(c) = &report.corrupt {
         eprintln!("plumb server: {c}");
     }
-    let state = AppState { head: Arc::new(Mutex::new(head)), limits: Arc::new(opts.limits), stats: Arc::default() };
+    let state = AppState {
+        head: Arc::new(Mutex::new(head)),
+        limits: Arc::new(opts.limits),
+        stats: Arc::default(),
+        cardinality: Arc::new(Mutex::new(CardinalityLimiter::new(opts.cardinality))),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

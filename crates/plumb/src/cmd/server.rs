@@ -82,7 +82,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         allow_non_finite: args.allow_non_finite,
         ..Limits::default()
     };
-    serve(ServerOptions { listen: args.listen, data, limits })?;
+    serve(ServerOptions { listen: args.listen, data, limits, cardinality: Default::default() })?;
     Ok(ExitCode::SUCCESS)
 }
 

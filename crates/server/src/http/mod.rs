@@ -1,6 +1,7 @@
 //! The server's HTTP API: `app(state) -> Router`, a module per resource, one [`ApiError`].
 //!
-//! - `POST /api/v1/publish`: Atlas publish ([`publish`]).
+//! - `POST /api/v1/publish`: Atlas publish; `POST /api/v1/write`: Prometheus remote write
+//!   ([`publish`]).
 //! - `GET /api/v1/tags`, `GET /api/v1/tags/{key}`: tag keys and values ([`tags`]).
 //! - `GET /api/v1/raw?s=&e=&KEY=VALUE...`: raw datapoints of the matching series ([`raw`]).
 //! - `GET /metrics`: the server's own metrics ([`metrics`]).
@@ -25,7 +26,7 @@ use plumb_tsdb::head::Head;
 pub use error::ApiError;
 pub use metrics::ServerStats;
 
-use crate::ingest::Limits;
+use crate::ingest::{CardinalityLimiter, Limits};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -33,10 +34,13 @@ pub struct AppState {
     pub head: Arc<Mutex<Head>>,
     pub limits: Arc<Limits>,
     pub stats: Arc<ServerStats>,
+    /// New-series limits, asked only when a sample would create a series.
+    pub cardinality: Arc<Mutex<CardinalityLimiter>>,
 }
 
 const INDEX: &str = "plumb server\n\n\
 POST /api/v1/publish       Atlas publish: {\"tags\":{...},\"metrics\":[{\"tags\":{\"name\":...},\"timestamp\":ms,\"value\":v}]}\n\
+POST /api/v1/write         Prometheus remote write (snappy protobuf); 204, or 400 with reasons\n\
 GET  /api/v1/tags          tag keys\n\
 GET  /api/v1/tags/KEY      values of KEY\n\
 GET  /api/v1/raw?s=MS&e=MS&KEY=VALUE...   raw datapoints of the matching series\n\
@@ -48,6 +52,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], INDEX) }))
         .route("/api/v1/publish", post(publish::publish))
+        .route("/api/v1/write", post(publish::remote_write))
         .route("/api/v1/tags", get(tags::keys))
         .route("/api/v1/tags/{key}", get(tags::values))
         .route("/api/v1/raw", get(raw::raw))

@@ -9,11 +9,15 @@
 //! HTTP: the caller passes the body, its `Content-Encoding` and the clock.
 
 pub mod atlas_publish;
+mod cardinality;
 pub mod content_encoding;
 pub mod limits;
 pub mod outcome;
+mod remote_write;
 pub mod rules;
 
 pub use atlas_publish::decode_atlas_publish;
+pub use cardinality::{CardinalityLimiter, CardinalityLimits, Refusal};
 pub use limits::Limits;
 pub use outcome::{Datapoint, DecodeError, PublishOutcome, Rejection, body_of, status_of};
+pub use remote_write::{RemoteWriteError, STALE_NAN_BITS, decode_remote_write, encode_remote_write, proto as prompb};

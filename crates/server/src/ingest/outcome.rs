@@ -111,6 +111,9 @@ pub enum DecodeError {
     /// The body is empty.
     #[error("the body is empty")]
     EmptyBody,
+    /// A Prometheus remote write body that is not snappy, not a `WriteRequest`, or too big.
+    #[error("{0}")]
+    RemoteWrite(#[from] super::remote_write::RemoteWriteError),
     /// The body is not JSON, or not the shape or types of an Atlas publish payload.
     #[error("the body is not a valid Atlas publish payload: {0}")]
     Json(#[from] serde_json::Error),
