@@ -17,6 +17,7 @@
 
 pub mod block;
 pub mod chunkenc;
+pub mod db;
 pub mod head;
 pub mod index;
 mod tags;

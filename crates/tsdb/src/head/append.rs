@@ -12,7 +12,8 @@ use crate::{SeriesId, SeriesTags};
 pub struct AppendReport {
     /// Samples written (durable when the head has a WAL).
     pub accepted: usize,
-    /// Samples at or before their series' last timestamp, rejected.
+    /// Samples at or before their series' last timestamp, or before the head's
+    /// [`min_valid_time`](Head::min_valid_time) (blocks already hold that range), rejected.
     pub out_of_order: usize,
     /// Series the append created.
     pub new_series: usize,
@@ -57,14 +58,14 @@ impl Head {
                     continue;
                 }
                 None => {
-                    let id = (self.series.len() + created.len()) as SeriesId;
+                    let id = self.next_id.saturating_add(created.len() as SeriesId);
                     pending.insert(tags.clone(), id);
                     created.push((id, tags));
                     id
                 }
             };
-            let prev = last.get(&id).copied().or_else(|| self.series.get(id as usize).and_then(|s| s.last_t));
-            if prev.is_some_and(|p| t <= p) {
+            let prev = last.get(&id).copied().or_else(|| self.series.get(&id).and_then(|s| s.last_t));
+            if prev.is_some_and(|p| t <= p) || t < self.min_valid_t {
                 report.out_of_order += 1;
                 report.out_of_order_at.push(pos);
                 continue;
@@ -88,7 +89,9 @@ impl Head {
         }
         report.new_series = created.len();
         report.accepted = accepted.len();
-        self.apply_series(created);
+        for (id, tags) in created {
+            self.new_series(id, tags);
+        }
         self.apply_samples(&accepted);
         Ok(report)
     }
@@ -96,18 +99,41 @@ impl Head {
     /// Applies a WAL record during replay.
     pub(super) fn replay(&mut self, record: Record) {
         match record {
-            Record::Series(list) => self.apply_series(list),
-            Record::Samples(samples) => self.apply_samples(&samples),
+            Record::Series(list) => self.replay_series(list),
+            Record::Samples(mut samples) => {
+                let (map, min) = (&self.replay_ids, self.min_valid_t);
+                samples.retain_mut(|(id, t, _)| match map.get(id) {
+                    Some(&mine) if *t >= min => {
+                        *id = mine;
+                        true
+                    }
+                    _ => false,
+                });
+                self.apply_samples(&samples);
+            }
         }
     }
 
-    /// Creates series; ids that are not the next ones (possible only in a damaged WAL) are
-    /// given the next id instead, and repeated tags keep their first id.
-    fn apply_series(&mut self, list: Vec<(SeriesId, SeriesTags)>) {
-        for (_, tags) in list {
-            if !self.ids.contains_key(&tags) {
-                self.new_series(tags);
-            }
+    /// Creates the series of a WAL record under the WAL's ids. Tags already known keep their id,
+    /// and an id already taken by other tags (possible only in a damaged WAL, or after a crash
+    /// in the middle of a truncation) gives the series the next free id instead, to be logged
+    /// again under it; later samples under the WAL's id go to the series it names last.
+    fn replay_series(&mut self, list: Vec<(SeriesId, SeriesTags)>) {
+        for (wal_id, tags) in list {
+            let id = match self.ids.get(&tags) {
+                Some(&id) => id,
+                None if !self.series.contains_key(&wal_id) => {
+                    self.new_series(wal_id, tags);
+                    wal_id
+                }
+                None => {
+                    let id = self.next_id;
+                    self.new_series(id, tags);
+                    self.relog.push(id);
+                    id
+                }
+            };
+            self.replay_ids.insert(wal_id, id);
         }
     }
 
@@ -115,14 +141,14 @@ impl Head {
     /// (possible only in replay of a damaged WAL).
     fn apply_samples(&mut self, samples: &[(SeriesId, i64, f64)]) {
         for &(id, t, v) in samples {
-            if let Some(s) = self.series.get_mut(id as usize) {
+            if let Some(s) = self.series.get_mut(&id) {
                 push(s, t, v);
             }
         }
     }
 }
 
-fn push(s: &mut MemSeries, t: i64, v: f64) {
+pub(super) fn push(s: &mut MemSeries, t: i64, v: f64) {
     if s.last_t.is_some_and(|p| t <= p) {
         return;
     }

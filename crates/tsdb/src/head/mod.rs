@@ -6,10 +6,17 @@
 //! counted), then written to the [`Wal`] and made durable, and only then applied in memory, so
 //! whatever an append acknowledged survives a crash: [`Head::open`] replays the WAL.
 //!
+//! Compaction ([`crate::db`]) cuts closed time ranges out of the head ([`Head::cut`]), drops
+//! them ([`Head::drop_before`]) and shrinks the WAL to what the head still holds
+//! ([`Head::checkpoint`]); from then on samples before the cut are refused as out of order.
+//!
 //! Design decision: one writer at a time (`&mut self`); the server wraps the head in a lock.
-//! Appends are batched per request so a request costs one WAL sync.
+//! Appends are batched per request so a request costs one WAL sync. Series are kept by id in a
+//! map, so compaction can drop series without renumbering the others, and replay keeps the ids
+//! the WAL gave (see `append.rs`).
 
 mod append;
+mod compact;
 mod read;
 
 use std::collections::HashMap;
@@ -21,6 +28,7 @@ use crate::wal::{ReplayReport, Wal, WalError, WalOptions};
 use crate::{SeriesId, SeriesTags};
 
 pub use append::AppendReport;
+pub use compact::CheckpointReport;
 pub use read::SeriesData;
 
 /// Why the head could not be opened or written.
@@ -48,24 +56,63 @@ struct MemSeries {
 
 /// The in-memory part of the store, backed by a WAL (or not, for tests and benchmarks).
 pub struct Head {
-    series: Vec<MemSeries>,
+    series: HashMap<SeriesId, MemSeries>,
     ids: HashMap<SeriesTags, SeriesId>,
     index: MemIndex,
     wal: Option<Wal>,
+    /// The id the next new series gets; ids are never reused within a process.
+    next_id: SeriesId,
+    /// Samples before this time are refused (appends) or skipped (replay): blocks hold them.
+    min_valid_t: i64,
+    /// During replay, the WAL's series ids mapped to the head's.
+    replay_ids: HashMap<SeriesId, SeriesId>,
+    /// Series replay had to give another id than the WAL's, to be logged again under it.
+    relog: Vec<SeriesId>,
 }
 
 impl Head {
     /// A head with no WAL: nothing survives the process.
     pub fn in_memory() -> Self {
-        Head { series: Vec::new(), ids: HashMap::new(), index: MemIndex::default(), wal: None }
+        Head {
+            series: HashMap::new(),
+            ids: HashMap::new(),
+            index: MemIndex::default(),
+            wal: None,
+            next_id: 0,
+            min_valid_t: i64::MIN,
+            replay_ids: HashMap::new(),
+            relog: Vec::new(),
+        }
     }
 
     /// Opens the WAL in `dir`, replaying it into a new head.
     pub fn open(dir: &Path, opts: WalOptions) -> Result<(Self, ReplayReport), HeadError> {
+        Head::open_after(dir, opts, i64::MIN)
+    }
+
+    /// [`Head::open`], skipping the WAL's samples before `min_valid_t` (blocks hold them) and
+    /// refusing later appends before it. Series the replay had to renumber (only after a crash
+    /// in the middle of a WAL truncation) are logged again under their new ids before this returns.
+    pub fn open_after(dir: &Path, opts: WalOptions, min_valid_t: i64) -> Result<(Self, ReplayReport), HeadError> {
         let mut head = Head::in_memory();
-        let (wal, report) = Wal::open(dir, opts, |record| head.replay(record))?;
+        head.min_valid_t = min_valid_t;
+        let (mut wal, report) = Wal::open(dir, opts, |record| head.replay(record))?;
+        head.replay_ids = HashMap::new();
+        let relog: Vec<_> = std::mem::take(&mut head.relog)
+            .into_iter()
+            .filter_map(|id| Some((id, head.series.get(&id)?.tags.clone())))
+            .collect();
+        if !relog.is_empty() {
+            wal.append(&[crate::wal::Record::Series(relog)])?;
+        }
         head.wal = Some(wal);
         Ok((head, report))
+    }
+
+    /// The time before which samples are refused (`i64::MIN` until a compaction or
+    /// [`Head::open_after`] sets it).
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_t
     }
 
     /// How many series the head holds.
@@ -80,14 +127,14 @@ impl Head {
 
     /// Samples held in memory.
     pub fn sample_count(&self) -> usize {
-        self.series.iter().map(|s| s.closed.iter().map(XorChunk::len).sum::<usize>() + s.open.len()).sum()
+        self.series.values().map(|s| s.closed.iter().map(XorChunk::len).sum::<usize>() + s.open.len()).sum()
     }
 
     /// Approximate bytes of memory the head's chunks and index take.
     pub fn memory_bytes(&self) -> usize {
         let chunks: usize = self
             .series
-            .iter()
+            .values()
             .map(|s| s.closed.iter().map(|c| c.bytes().len()).sum::<usize>() + s.open.bytes().len())
             .sum();
         chunks + self.index.memory_bytes() + self.series.len() * std::mem::size_of::<MemSeries>()
@@ -98,13 +145,12 @@ impl Head {
         &self.index
     }
 
-    /// Adds a series with the next id.
-    fn new_series(&mut self, tags: SeriesTags) -> SeriesId {
-        let id = self.series.len() as SeriesId;
+    /// Adds a series with id `id` (which must be free).
+    fn new_series(&mut self, id: SeriesId, tags: SeriesTags) {
+        self.next_id = self.next_id.max(id.saturating_add(1));
         self.index.add(id, &tags);
         self.ids.insert(tags.clone(), id);
-        self.series.push(MemSeries { tags, closed: Vec::new(), open: XorChunk::new(), last_t: None });
-        id
+        self.series.insert(id, MemSeries { tags, closed: Vec::new(), open: XorChunk::new(), last_t: None });
     }
 }
 

@@ -21,7 +21,7 @@ impl Head {
 
     /// The tags of series `id`.
     pub fn tags(&self, id: SeriesId) -> Option<&SeriesTags> {
-        self.series.get(id as usize).map(|s| &s.tags)
+        self.series.get(&id).map(|s| &s.tags)
     }
 
     /// The samples of every series `m` selects with `start <= t <= end` (milliseconds); series
@@ -29,7 +29,7 @@ impl Head {
     pub fn read(&self, m: &Matcher, start: i64, end: i64) -> Result<Vec<SeriesData>, HeadError> {
         let mut out = Vec::new();
         for id in self.select(m)? {
-            let Some(s) = self.series.get(id as usize) else { continue };
+            let Some(s) = self.series.get(&id) else { continue };
             let mut data = SeriesData { tags: s.tags.clone(), timestamps: Vec::new(), values: Vec::new() };
             for chunk in s.closed.iter().chain(std::iter::once(&s.open)) {
                 let (Some(first), Some(last)) = (chunk.first_time(), chunk.last_time()) else { continue };

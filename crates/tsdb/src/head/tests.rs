@@ -48,7 +48,7 @@ fn appended_samples_read_back_across_chunk_boundaries() {
     let mut head = Head::in_memory();
     fill(&mut head);
     check(&head);
-    assert!(head.series.iter().all(|s| !s.closed.is_empty()), "1000 samples span several chunks");
+    assert!(head.series.values().all(|s| !s.closed.is_empty()), "1000 samples span several chunks");
 }
 
 #[test]
@@ -127,4 +127,55 @@ fn refused_new_series_are_not_created_and_say_why() {
     assert_eq!(r.refused_at, vec![(1, "too many".to_string()), (2, "too many".to_string())]);
     assert_eq!(head.series_count(), 2, "a and c; b was refused");
     assert!(head.read(&eq("nf.node", "b"), i64::MIN, i64::MAX).unwrap().is_empty());
+}
+
+#[test]
+fn replay_keeps_the_wal_ids_and_relogs_a_series_whose_id_was_taken() {
+    use crate::wal::{Record, Wal};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // As a crash in the middle of a WAL truncation can leave it: id 5 named twice.
+        let (mut wal, _) = Wal::open(dir.path(), WalOptions::default(), |_| {}).unwrap();
+        let records = [
+            Record::Series(vec![(5, tags("m", "x"))]),
+            Record::Samples(vec![(5, 1, 1.0), (7, 1, 9.0)]),
+            Record::Series(vec![(5, tags("m", "y"))]),
+            Record::Samples(vec![(5, 2, 2.0)]),
+        ];
+        wal.append(&records).unwrap();
+    }
+    for round in 0..3 {
+        let (mut head, _) = Head::open(dir.path(), WalOptions::default()).unwrap();
+        assert_eq!(head.series_count(), 2, "round {round}; id 7 was never named");
+        assert_eq!(head.select(&eq("nf.node", "x")).unwrap(), [5], "the WAL's id is kept");
+        let y = head.read(&eq("nf.node", "y"), i64::MIN, i64::MAX).unwrap();
+        assert_eq!(y[0].timestamps, (2..3 + round).collect::<Vec<_>>(), "round {round}");
+        assert_eq!(head.read(&eq("nf.node", "x"), i64::MIN, i64::MAX).unwrap()[0].values, [1.0]);
+        head.append(vec![(tags("m", "y"), 3 + round, 0.0)]).unwrap();
+    }
+}
+
+#[test]
+fn drop_before_and_checkpoint_keep_exactly_the_newer_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut head, _) = Head::open(dir.path(), WalOptions::default()).unwrap();
+    fill(&mut head);
+    head.append(vec![(tags("m", "old"), 5_000, 1.0)]).unwrap();
+    assert_eq!(head.time_range(), Some((0, 9_990_000)));
+    let cut = head.cut(0, 5_000_000);
+    assert_eq!(cut.len(), 4);
+    assert_eq!(cut.iter().flat_map(|(_, c)| c).map(|c| c.len()).sum::<usize>(), 3 * 500 + 1);
+    assert_eq!(head.drop_before(5_000_000), 1, "the series with only an old sample goes");
+    assert_eq!(head.sample_count(), 3 * 500);
+    assert_eq!(head.min_valid_time(), 5_000_000);
+    let before = head.wal_bytes();
+    let report = head.checkpoint().unwrap();
+    assert_eq!((report.series, report.samples), (3, 1500));
+    assert!(report.bytes_after < before);
+    drop(head);
+    let (head, _) = Head::open(dir.path(), WalOptions::default()).unwrap();
+    assert_eq!(head.series_count(), 3);
+    let two = head.read(&eq("nf.node", "i-2"), i64::MIN, i64::MAX).unwrap();
+    assert_eq!(two[0].timestamps, (500..1000).map(|i| i * 10_000).collect::<Vec<i64>>());
+    assert_eq!(two[0].values[0], 1000.5);
 }

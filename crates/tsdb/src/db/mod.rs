@@ -1,0 +1,243 @@
+//! The database: the head, its WAL and the on-disk blocks as one store.
+//!
+//! A data directory holds `wal/` (the head's write-ahead log) and one directory per block
+//! (`docs/format/README.md`). [`Db::open`] removes what a crash left (`*.tmp`, `*.deleted`),
+//! opens every block (a damaged one is reported in [`OpenReport`] and skipped) and replays the
+//! WAL into the head, skipping samples blocks already hold. [`Db::append`] goes to the head;
+//! [`Db::read`] merges the blocks and the head per series. [`Db::compact`] (`compact.rs`) moves
+//! closed time ranges from the head into blocks and shrinks the WAL; [`Db::apply_retention`]
+//! (`retention.rs`) deletes blocks past the retention; [`Storage`] (`storage.rs`) is the small
+//! trait the server can hold instead of a concrete store.
+//!
+//! Design decision: the head refuses samples at or before the newest block's last timestamp
+//! (after a compaction: before the compacted range's end), so a sample is either in blocks or
+//! in the head, and replay can skip the WAL's samples up to that time without losing any.
+
+mod compact;
+mod retention;
+mod storage;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::SeriesTags;
+use crate::block::{Block, BlockError, BlockMeta, block_dirs, cleanup_tmp};
+use crate::head::{AppendReport, Head, HeadError, SeriesData};
+use crate::index::Matcher;
+use crate::wal::{ReplayReport, WalOptions};
+
+pub use compact::CompactReport;
+pub use storage::Storage;
+
+/// The default block range, 2 hours.
+pub const DEFAULT_BLOCK_RANGE_MS: i64 = 2 * 3600 * 1000;
+/// The default retention, 15 days.
+pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 3600 * 1000;
+/// The name of the WAL's directory inside the data directory.
+pub const WAL_DIR: &str = "wal";
+/// The suffix a block directory gets while retention deletes it.
+pub const DELETED_SUFFIX: &str = ".deleted";
+
+/// How the database is laid out and kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbOptions {
+    /// The time range one block covers, in milliseconds; ranges are aligned to multiples of it.
+    /// Default is 2 hours ([`DEFAULT_BLOCK_RANGE_MS`]).
+    pub block_range_ms: i64,
+    /// How long blocks are kept after their last sample, in milliseconds. Default is 15 days
+    /// ([`DEFAULT_RETENTION_MS`]).
+    pub retention_ms: i64,
+    /// The WAL's options. Default is [`WalOptions::default`].
+    pub wal: WalOptions,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            block_range_ms: DEFAULT_BLOCK_RANGE_MS,
+            retention_ms: DEFAULT_RETENTION_MS,
+            wal: WalOptions::default(),
+        }
+    }
+}
+
+/// Why a database operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The head (its WAL, or a query) failed.
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    /// A block could not be written, opened or read.
+    #[error("block: {0}")]
+    Block(#[from] BlockError),
+    /// A file-system operation on the data directory failed.
+    #[error("{op} {path}: {source}", path = path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// An option is out of its range.
+    #[error("bad option: {0}")]
+    Options(String),
+}
+
+/// What [`Db::open`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenReport {
+    /// The blocks opened, oldest first.
+    pub blocks: Vec<BlockMeta>,
+    /// The block directories skipped, with the reason (a damaged or unreadable block).
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Leftover `*.tmp` and `*.deleted` directories removed.
+    pub leftovers_removed: usize,
+    /// What replaying the WAL did.
+    pub replay: ReplayReport,
+    /// How long opening took.
+    pub elapsed: Duration,
+}
+
+/// The store: blocks on disk, the head in memory.
+pub struct Db {
+    dir: PathBuf,
+    opts: DbOptions,
+    head: Head,
+    /// Open blocks, ordered by first timestamp.
+    blocks: Vec<Block>,
+}
+
+impl Db {
+    /// Opens (or creates) the store in `dir`: cleans up, opens the blocks, replays the WAL.
+    pub fn open(dir: &Path, opts: DbOptions) -> Result<(Db, OpenReport), DbError> {
+        let started = std::time::Instant::now();
+        if opts.block_range_ms <= 0 || opts.retention_ms < 0 {
+            return Err(DbError::Options(format!(
+                "block range {} ms must be positive and retention {} ms not negative",
+                opts.block_range_ms, opts.retention_ms
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|source| DbError::Io { op: "creating", path: dir.into(), source })?;
+        let mut report = OpenReport {
+            leftovers_removed: cleanup_tmp(dir)? + retention::cleanup_deleted(dir)?,
+            ..OpenReport::default()
+        };
+        let mut blocks = Vec::new();
+        for path in block_dirs(dir)? {
+            match Block::open(&path) {
+                Ok(b) => blocks.push(b),
+                Err(e) => report.skipped.push((path, e.to_string())),
+            }
+        }
+        blocks.sort_by_key(|b| (b.meta().min_t, b.meta().max_t));
+        report.blocks = blocks.iter().map(|b| b.meta().clone()).collect();
+        let min_valid = blocks.iter().map(|b| b.meta().max_t).max().map_or(i64::MIN, |t| t.saturating_add(1));
+        let (head, replay) = Head::open_after(&dir.join(WAL_DIR), opts.wal.clone(), min_valid)?;
+        report.replay = replay;
+        report.elapsed = started.elapsed();
+        Ok((Db { dir: dir.to_path_buf(), opts, head, blocks }, report))
+    }
+
+    /// Appends to the head; see [`Head::append`].
+    pub fn append(&mut self, samples: Vec<(SeriesTags, i64, f64)>) -> Result<AppendReport, DbError> {
+        Ok(self.head.append(samples)?)
+    }
+
+    /// Appends to the head asking `admit` before each new series; see [`Head::append_admitting`].
+    pub fn append_admitting(
+        &mut self,
+        samples: Vec<(SeriesTags, i64, f64)>,
+        admit: impl FnMut(&SeriesTags) -> Option<String>,
+    ) -> Result<AppendReport, DbError> {
+        Ok(self.head.append_admitting(samples, admit)?)
+    }
+
+    /// The samples of every series `m` selects with `start <= t <= end`, from the blocks that
+    /// overlap the range and the head, one [`SeriesData`] per series (in tag order) with
+    /// ascending, distinct timestamps.
+    pub fn read(&self, m: &Matcher, start: i64, end: i64) -> Result<Vec<SeriesData>, DbError> {
+        let mut merged: BTreeMap<SeriesTags, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut add = |d: SeriesData| {
+            let e = merged.entry(d.tags).or_default();
+            e.extend(d.timestamps.into_iter().zip(d.values));
+        };
+        for b in self.blocks.iter().filter(|b| b.meta().max_t >= start && b.meta().min_t <= end) {
+            b.read(m, start, end)?.into_iter().for_each(&mut add);
+        }
+        self.head.read(m, start, end)?.into_iter().for_each(&mut add);
+        Ok(merged
+            .into_iter()
+            .map(|(tags, mut samples)| {
+                samples.sort_by_key(|&(t, _)| t);
+                samples.dedup_by_key(|&mut (t, _)| t);
+                let (timestamps, values) = samples.into_iter().unzip();
+                SeriesData { tags, timestamps, values }
+            })
+            .collect())
+    }
+
+    /// The tag keys of the blocks and the head, sorted.
+    pub fn tag_keys(&self) -> Vec<String> {
+        let mut keys: BTreeSet<&str> = self.head.index().tag_keys().collect();
+        self.blocks.iter().for_each(|b| keys.extend(b.tag_keys()));
+        keys.into_iter().map(str::to_string).collect()
+    }
+
+    /// The values of `key` in the blocks and the head, sorted.
+    pub fn tag_values(&self, key: &str) -> Vec<String> {
+        let mut values: BTreeSet<&str> = self.head.index().tag_values(key).collect();
+        self.blocks.iter().for_each(|b| values.extend(b.tag_values(key)));
+        values.into_iter().map(str::to_string).collect()
+    }
+
+    /// Series in the head.
+    pub fn series_count(&self) -> usize {
+        self.head.series_count()
+    }
+
+    /// Samples in the head.
+    pub fn sample_count(&self) -> usize {
+        self.head.sample_count()
+    }
+
+    /// Approximate memory of the head and the blocks' loaded indexes, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.head.memory_bytes() + self.blocks.iter().map(Block::memory_bytes).sum::<usize>()
+    }
+
+    /// Bytes of WAL on disk.
+    pub fn wal_bytes(&self) -> u64 {
+        self.head.wal_bytes()
+    }
+
+    /// Bytes of blocks on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.blocks.iter().map(Block::disk_bytes).sum()
+    }
+
+    /// The open blocks, oldest first.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+}
