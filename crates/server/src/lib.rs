@@ -9,6 +9,8 @@
 //! blocking pool, since an append waits for a WAL sync; HTTP parsing and decoding stay on the
 //! async workers, outside the lock.
 
+pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod run;
+pub mod selfmetrics;

@@ -1,15 +1,18 @@
 //! Starting and stopping `plumb server`: open the store (replaying its WAL), bind, serve until
-//! SIGINT or SIGTERM.
+//! SIGINT or SIGTERM; meanwhile a background task stores the server's own metrics in the store
+//! every [`ServerOptions::self_metrics_interval`] (see [`crate::selfmetrics`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plumb_tsdb::head::Head;
 use plumb_tsdb::wal::WalOptions;
 
-use crate::http::{AppState, app};
+use crate::http::{AppState, ServerStats, app};
 use crate::ingest::{CardinalityLimiter, CardinalityLimits, Limits};
+use crate::selfmetrics;
 
 /// Default listen address: loopback, Atlas's port.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7101";
@@ -26,6 +29,9 @@ pub struct ServerOptions {
     pub limits: Limits,
     /// New-series limits. Default is [`CardinalityLimits::default`].
     pub cardinality: CardinalityLimits,
+    /// How often the server stores its own metrics. Default is [`selfmetrics::DEFAULT_INTERVAL`],
+    /// 10 s.
+    pub self_metrics_interval: Duration,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -74,6 +80,8 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
         let listener = tokio::net::TcpListener::bind(opts.listen).await.map_err(io("cannot listen"))?;
         let addr = listener.local_addr().map_err(io("cannot read the bound address"))?;
         eprintln!("plumb server: listening on http://{addr}");
+        let host = selfmetrics::hostname();
+        tokio::spawn(record_self_metrics(state.head.clone(), state.stats.clone(), opts.self_metrics_interval, host));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(io("cannot install a signal handler"))?;
         let stop = async move {
@@ -85,4 +93,34 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
         };
         axum::serve(listener, app(state)).with_graceful_shutdown(stop).await.map_err(io("serving failed"))
     })
+}
+
+/// Stores the server's own metrics every `interval`, from one interval after start until the
+/// runtime stops; a failed append is logged and the next tick tries again.
+async fn record_self_metrics(
+    head: Arc<Mutex<Head>>,
+    stats: Arc<ServerStats>,
+    interval: Duration,
+    host: Option<String>,
+) {
+    // The first record is one interval after start, as a publisher's first step would be.
+    let interval = interval.max(Duration::from_millis(1));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let host: Option<Arc<str>> = host.map(Arc::from);
+    loop {
+        ticks.tick().await;
+        let (head, stats, host) = (head.clone(), stats.clone(), host.clone());
+        let done = tokio::task::spawn_blocking(move || {
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            let mut guard = head.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            selfmetrics::record(&mut guard, &stats, now_ms, interval, host.as_deref())
+        })
+        .await;
+        match done {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("plumb server: cannot store the server's own metrics: {e}"),
+            Err(e) => eprintln!("plumb server: the self-metrics task failed: {e}"),
+        }
+    }
 }
