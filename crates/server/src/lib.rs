@@ -2,7 +2,7 @@
 //!
 //! [`ingest`] decodes what clients send (Atlas publish JSON; Prometheus remote write to come)
 //! into validated datapoints, applying the limits and saying why each rejected datapoint was
-//! rejected. [`http`] routes requests to it and to the store (`plumb_tsdb::head::Head`), and
+//! rejected. [`http`] routes requests to it and to the store (`plumb_tsdb::db::Db`), and
 //! [`run`] opens the store, binds and serves until a signal.
 //!
 //! Design decision: the store sits behind one mutex and every store call runs on tokio's

@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use plumb_tsdb::head::Head;
-use plumb_tsdb::wal::WalOptions;
+use plumb_tsdb::db::{Db, DbOptions};
 
 use crate::http::{AppState, ServerStats, app};
 use crate::ingest::{CardinalityLimiter, CardinalityLimits, Limits};
@@ -39,7 +38,7 @@ pub struct ServerOptions {
 pub enum ServerError {
     /// The store could not be opened.
     #[error("cannot open the store in {dir}: {source}")]
-    Store { dir: PathBuf, source: plumb_tsdb::head::HeadError },
+    Store { dir: PathBuf, source: plumb_tsdb::db::DbError },
     /// A socket, runtime or signal failure.
     #[error("{what}: {source}")]
     Io { what: &'static str, source: std::io::Error },
@@ -51,22 +50,24 @@ fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> ServerError {
 
 /// Opens the store and serves until a signal; logs to stderr.
 pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
-    let wal_dir = opts.data.join("wal");
-    let started = std::time::Instant::now();
-    let (head, report) = Head::open(&wal_dir, WalOptions::default())
-        .map_err(|source| ServerError::Store { dir: wal_dir.clone(), source })?;
+    let (db, report) = Db::open(&opts.data, DbOptions::default())
+        .map_err(|source| ServerError::Store { dir: opts.data.clone(), source })?;
     eprintln!(
-        "plumb server: replayed {} WAL records ({} series) from {} in {:.2?}",
-        report.records,
-        head.series_count(),
-        wal_dir.display(),
-        started.elapsed()
+        "plumb server: opened {} blocks and replayed {} WAL records ({} series in memory) from {} in {:.2?}",
+        report.blocks.len(),
+        report.replay.records,
+        db.series_count(),
+        opts.data.display(),
+        report.elapsed
     );
-    if let Some(c) = &report.corrupt {
+    for (path, reason) in &report.skipped {
+        eprintln!("plumb server: skipped block {}: {reason}", path.display());
+    }
+    if let Some(c) = &report.replay.corrupt {
         eprintln!("plumb server: {c}");
     }
     let state = AppState {
-        head: Arc::new(Mutex::new(head)),
+        store: Arc::new(Mutex::new(db)),
         limits: Arc::new(opts.limits),
         stats: Arc::default(),
         cardinality: Arc::new(Mutex::new(CardinalityLimiter::new(opts.cardinality))),
@@ -81,7 +82,8 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
         let addr = listener.local_addr().map_err(io("cannot read the bound address"))?;
         eprintln!("plumb server: listening on http://{addr}");
         let host = selfmetrics::hostname();
-        tokio::spawn(record_self_metrics(state.head.clone(), state.stats.clone(), opts.self_metrics_interval, host));
+        tokio::spawn(record_self_metrics(state.store.clone(), state.stats.clone(), opts.self_metrics_interval, host));
+        tokio::spawn(maintain(state.store.clone()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(io("cannot install a signal handler"))?;
         let stop = async move {
@@ -97,12 +99,7 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
 
 /// Stores the server's own metrics every `interval`, from one interval after start until the
 /// runtime stops; a failed append is logged and the next tick tries again.
-async fn record_self_metrics(
-    head: Arc<Mutex<Head>>,
-    stats: Arc<ServerStats>,
-    interval: Duration,
-    host: Option<String>,
-) {
+async fn record_self_metrics(head: Arc<Mutex<Db>>, stats: Arc<ServerStats>, interval: Duration, host: Option<String>) {
     // The first record is one interval after start, as a publisher's first step would be.
     let interval = interval.max(Duration::from_millis(1));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -121,6 +118,36 @@ async fn record_self_metrics(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => eprintln!("plumb server: cannot store the server's own metrics: {e}"),
             Err(e) => eprintln!("plumb server: the self-metrics task failed: {e}"),
+        }
+    }
+}
+
+/// How often the store is compacted (closed time ranges of the head into blocks) and old
+/// blocks are deleted past the retention.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Compacts and applies retention every [`MAINTENANCE_INTERVAL`], logging what it did.
+async fn maintain(store: Arc<Mutex<Db>>) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + MAINTENANCE_INTERVAL, MAINTENANCE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        ticks.tick().await;
+        let store = store.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            let mut db = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let compacted = db.compact(now_ms)?;
+            let removed = db.apply_retention(now_ms)?;
+            Ok::<_, plumb_tsdb::db::DbError>((compacted.blocks.len(), removed.len()))
+        })
+        .await;
+        match done {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((written, removed))) => {
+                eprintln!("plumb server: compaction wrote {written} blocks; retention removed {removed}")
+            }
+            Ok(Err(e)) => eprintln!("plumb server: maintenance failed: {e}"),
+            Err(e) => eprintln!("plumb server: the maintenance task failed: {e}"),
         }
     }
 }

@@ -21,7 +21,7 @@
 //! Design decision: counters are stored as their running totals since the server started, not
 //! as rates as Atlas publishers send them: a total loses nothing if a tick is late or missed,
 //! and a rate is one step away for the query layer (a restart shows as a drop to zero). These
-//! series skip the cardinality limiter (`Head::append`, not `append_admitting`): there are a
+//! series skip the cardinality limiter (`Db::append`, not `append_admitting`): there are a
 //! fixed handful of them and the server must always be able to describe itself.
 //!
 //! Testing knob: the environment variable [`INTERVAL_ENV`]
@@ -32,7 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use plumb_tsdb::SeriesTags;
-use plumb_tsdb::head::{AppendReport, Head, HeadError};
+use plumb_tsdb::db::{Db, DbError};
+use plumb_tsdb::head::AppendReport;
 
 use crate::http::ServerStats;
 
@@ -63,7 +64,7 @@ pub struct HeadFigures {
 
 impl HeadFigures {
     /// The figures of `head` now.
-    pub fn of(head: &Head) -> HeadFigures {
+    pub fn of(head: &Db) -> HeadFigures {
         HeadFigures {
             series: head.series_count(),
             samples: head.sample_count(),
@@ -112,12 +113,12 @@ pub fn self_samples(
 /// Appends the self-samples for `now_ms` (aligned down to `interval`) to `head`, bypassing the
 /// cardinality limiter. The caller holds the head's lock.
 pub fn record(
-    head: &mut Head,
+    head: &mut Db,
     stats: &ServerStats,
     now_ms: i64,
     interval: Duration,
     host: Option<&str>,
-) -> Result<AppendReport, HeadError> {
+) -> Result<AppendReport, DbError> {
     let samples = self_samples(stats, HeadFigures::of(head), align(now_ms, interval), host);
     head.append(samples)
 }
@@ -210,7 +211,8 @@ mod tests {
 
     #[test]
     fn record_appends_into_the_head_and_counts_itself_next_time() {
-        let mut head = Head::in_memory();
+        let dir = tempfile::tempdir().unwrap();
+        let (mut head, _) = Db::open(dir.path(), Default::default()).unwrap();
         let stats = ServerStats::default();
         stats.count_publish(200, 3, 0);
         let step = Duration::from_secs(10);

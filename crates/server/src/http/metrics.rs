@@ -35,8 +35,10 @@ impl ServerStats {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let (series, samples, memory, wal) =
-        with_head(&state, |h| (h.series_count(), h.sample_count(), h.memory_bytes(), h.wal_bytes())).await?;
+    let (series, samples, memory, wal, blocks, block_bytes) = with_head(&state, |h| {
+        (h.series_count(), h.sample_count(), h.memory_bytes(), h.wal_bytes(), h.blocks().len(), h.disk_bytes())
+    })
+    .await?;
     let s = &state.stats;
     let mut out = String::with_capacity(2048);
     let mut family = |name: &str, kind: &str, help: &str, rows: &[(&str, f64)]| {
@@ -74,5 +76,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         &[("", memory as f64)],
     );
     family("plumb_server_wal_bytes", "gauge", "Bytes of write-ahead log on disk.", &[("", wal as f64)]);
+    family("plumb_server_blocks", "gauge", "Immutable blocks on disk.", &[("", blocks as f64)]);
+    family("plumb_server_block_bytes", "gauge", "Bytes of the blocks on disk.", &[("", block_bytes as f64)]);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))
 }

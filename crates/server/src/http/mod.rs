@@ -21,7 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use plumb_tsdb::head::Head;
+use plumb_tsdb::db::Db;
 
 pub use error::ApiError;
 pub use metrics::ServerStats;
@@ -31,7 +31,8 @@ use crate::ingest::{CardinalityLimiter, Limits};
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub head: Arc<Mutex<Head>>,
+    /// The store: blocks on disk, the head in memory, the WAL.
+    pub store: Arc<Mutex<Db>>,
     pub limits: Arc<Limits>,
     pub stats: Arc<ServerStats>,
     /// New-series limits, asked only when a sample would create a series.
@@ -69,9 +70,9 @@ async fn not_found() -> impl IntoResponse {
 /// Runs `f` on the store on the blocking pool.
 async fn with_head<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&mut Head) -> T + Send + 'static,
+    f: impl FnOnce(&mut Db) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
-    let head = state.head.clone();
+    let head = state.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut guard = head.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
