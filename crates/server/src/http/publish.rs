@@ -64,8 +64,10 @@ async fn store(state: &AppState, outcome: PublishOutcome) -> Result<(usize, Vec<
     let mut rejected = outcome.rejected;
     // The request position of each accepted datapoint: the positions no rejection took.
     let total = outcome.accepted.len() + rejected.len();
-    let taken: std::collections::HashSet<usize> = rejected.iter().map(|r| r.index).collect();
-    let positions: Vec<usize> = (0..total).filter(|i| !taken.contains(i)).collect();
+    // Sorted for a binary search: usually empty, and cheaper than hashing every position.
+    let mut taken: Vec<usize> = rejected.iter().map(|r| r.index).collect();
+    taken.sort_unstable();
+    let positions: Vec<usize> = (0..total).filter(|i| taken.binary_search(i).is_err()).collect();
     let mut samples = Vec::with_capacity(outcome.accepted.len());
     let mut sample_positions = Vec::with_capacity(outcome.accepted.len());
     for (dp, pos) in outcome.accepted.into_iter().zip(positions) {

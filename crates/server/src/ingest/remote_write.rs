@@ -136,9 +136,10 @@ fn validate(request: WriteRequest, samples: usize, now_ms: i64, limits: &Limits)
     let mut outcome = PublishOutcome { accepted: Vec::with_capacity(samples), rejected: Vec::new() };
     let mut index = 0;
     for series in request.timeseries {
-        let tags = series_tags(series.labels, limits);
-        for sample in &series.samples {
-            match check_sample(sample, &tags, now_ms, limits) {
+        let mut tags = series_tags(series.labels, limits);
+        let last = series.samples.len().saturating_sub(1);
+        for (i, sample) in series.samples.iter().enumerate() {
+            match check_sample(sample, &mut tags, i == last, now_ms, limits) {
                 Ok(tags) => {
                     outcome.accepted.push(Datapoint { tags, timestamp_ms: sample.timestamp, value: sample.value })
                 }
@@ -156,10 +157,13 @@ fn validate(request: WriteRequest, samples: usize, now_ms: i64, limits: &Limits)
     outcome
 }
 
-/// One sample's tags if it passes: staleness, then Atlas's order (time, tags, value).
+/// One sample's tags if it passes: staleness, then Atlas's order (time, tags, value). The
+/// series' `last` sample takes the tags instead of copying them (one series, one sample is the
+/// usual request shape, and a copy costs an allocation per key and value).
 fn check_sample(
     sample: &Sample,
-    tags: &Result<Vec<(String, String)>, String>,
+    tags: &mut Result<Vec<(String, String)>, String>,
+    last: bool,
     now_ms: i64,
     limits: &Limits,
 ) -> Result<Vec<(String, String)>, String> {
@@ -167,9 +171,9 @@ fn check_sample(
         return Err(STALENESS_REASON.to_string());
     }
     rules::check_time(sample.timestamp, now_ms, limits)?;
-    let tags = tags.as_ref().map_err(Clone::clone)?;
+    let tags = tags.as_mut().map_err(|e| e.clone())?;
     rules::check_value(sample.value, limits)?;
-    Ok(tags.clone())
+    Ok(if last { std::mem::take(tags) } else { tags.clone() })
 }
 
 /// A series' labels as plumb tags (sorted by key), or why its samples are all rejected.
@@ -179,16 +183,21 @@ fn series_tags(labels: Vec<Label>, limits: &Limits) -> Result<Vec<(String, Strin
         return Err(format!("too many tags: {count} > {}", limits.max_tags_per_series));
     }
     let mut tags = Vec::with_capacity(count);
-    for Label { name, value } in labels {
+    for Label { mut name, value } in labels {
         if value.is_empty() {
             continue;
         }
-        let key = match name.as_str() {
-            "__name__" => "name".to_string(),
-            "name" => "exported_name".to_string(),
-            _ => name,
+        // Renamed in place: `__name__`'s buffer holds `name` without a new allocation.
+        let renamed = match name.as_str() {
+            "__name__" => Some("name"),
+            "name" => Some("exported_name"),
+            _ => None,
         };
-        tags.push((key, value));
+        if let Some(key) = renamed {
+            name.clear();
+            name.push_str(key);
+        }
+        tags.push((name, value));
     }
     tags.sort_unstable();
     if let Some(w) = tags.windows(2).find(|w| w.first().map(|t| &t.0) == w.last().map(|t| &t.0)) {

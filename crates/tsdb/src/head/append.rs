@@ -1,11 +1,14 @@
 //! Writing into the head: check, log durably, then apply.
 
-use std::collections::HashMap;
+use foldhash::HashMapExt;
 
-use super::{Head, HeadError, MemSeries};
+use super::{FastMap, Head, HeadError, MemSeries};
 use crate::chunkenc::AppendError;
 use crate::wal::Record;
 use crate::{SeriesId, SeriesTags};
+
+/// Most entries the per-append map of last timestamps is sized for up front.
+const MAX_PRESIZE: usize = 1 << 16;
 
 /// What an append did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,15 +44,15 @@ impl Head {
     ) -> Result<AppendReport, HeadError> {
         let mut report = AppendReport::default();
         let mut created: Vec<(SeriesId, SeriesTags)> = Vec::new();
-        let mut pending: HashMap<SeriesTags, SeriesId> = HashMap::new();
-        let mut refused: HashMap<SeriesTags, String> = HashMap::new();
-        let mut last: HashMap<SeriesId, i64> = HashMap::new();
+        let mut pending: FastMap<SeriesTags, SeriesId> = FastMap::new();
+        let mut refused: FastMap<SeriesTags, String> = FastMap::new();
+        let mut last: FastMap<SeriesId, i64> = FastMap::with_capacity(samples.len().min(MAX_PRESIZE));
         let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(samples.len());
         for (pos, (tags, t, v)) in samples.into_iter().enumerate() {
             let id = match self.ids.get(&tags).or_else(|| pending.get(&tags)) {
                 Some(id) => *id,
-                None if refused.contains_key(&tags) => {
-                    report.refused_at.push((pos, refused[&tags].clone()));
+                None if let Some(reason) = refused.get(&tags) => {
+                    report.refused_at.push((pos, reason.clone()));
                     continue;
                 }
                 None if let Some(reason) = admit(&tags) => {

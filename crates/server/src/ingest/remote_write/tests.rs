@@ -253,6 +253,23 @@ fn histograms_and_exemplars_are_rejected_in_index_order() {
     assert_eq!(o.accepted.last().map(|d| d.tags.clone()), Some(tags(&[("name", "b")])));
 }
 
+#[test]
+fn every_accepted_sample_of_a_series_carries_its_tags() {
+    // The series' last sample takes the tags rather than copying them: whichever samples pass,
+    // each accepted one must still have the whole tag list, renamed labels included.
+    let stale = f64::from_bits(STALE_NAN_BITS);
+    let pairs = [("__name__", "up"), ("name", "c1"), ("job", "node")];
+    let want = tags(&[("name", "up"), ("exported_name", "c1"), ("job", "node")]);
+    for last in [1.0, stale] {
+        let o = decode(vec![series(&pairs, &[(1.0, NOW - 2), (2.0, NOW - 1), (last, NOW)])]);
+        let accepted = if last.is_nan() { 2 } else { 3 };
+        assert_eq!(o.accepted.len(), accepted, "last sample {last:?}");
+        for d in &o.accepted {
+            assert_eq!(d.tags, want, "last sample {last:?}");
+        }
+    }
+}
+
 /// `WriteRequest` with its metadata field, which the decoder's type leaves out.
 #[derive(Clone, PartialEq, prost::Message)]
 struct WriteRequestWithMetadata {
