@@ -2,12 +2,15 @@
 //! remote-writing them into the same server: what Prometheus sends arrives, named from
 //! `__name__`, with its labels as tags.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+
+use common::listening::{http, spawn_listening};
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 
@@ -21,13 +24,7 @@ impl Drop for Killed {
 }
 
 fn get(addr: &str, path: &str) -> (u16, String) {
-    let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new()) };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut resp = String::new();
-    let _ = s.read_to_string(&mut resp);
-    let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    http(addr, "GET", path, b"")
 }
 
 #[test]
@@ -37,23 +34,13 @@ fn prometheus_remote_writes_into_plumb() {
         "prometheus is required: apt-get install -y prometheus (.ci/run installs it)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(["server", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("plumb"))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let server = Killed(server);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("plumb server exited").unwrap();
-        if let Some(a) = line.split("listening on http://").nth(1) {
-            break a.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let server = spawn_listening(
+        Command::new(env!("CARGO_BIN_EXE_plumb"))
+            .args(["server", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("plumb"))
+            .stdout(Stdio::null()),
+    );
+    let addr = server.addr.clone();
 
     // A free loopback port for Prometheus's own web listener.
     let web = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();

@@ -1,72 +1,30 @@
 //! `plumb server` over its real interfaces: publish, read back, SIGKILL, restart, read again;
 //! and `plumb agent` publishing into it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-struct Proc {
-    child: Child,
-    addr: String,
-}
+mod common;
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::listening::{Listening as Proc, http, spawn_listening};
 
-/// Starts `plumb ARGS --listen 127.0.0.1:0` and reads the bound address from its stderr line
-/// `... listening on http://ADDR`.
+/// Starts `plumb ARGS --listen 127.0.0.1:0` and reads the address it bound.
 fn start(args: &[&str]) -> Proc {
     start_on(args, "127.0.0.1:0")
 }
 
 /// [`start`] on a given address.
 fn start_on(args: &[&str], listen: &str) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .args(["--listen", listen])
-        // The server's own series would otherwise join the counts these tests check.
-        .env("PLUMB_SERVER_SELF_METRICS_INTERVAL_MS", "3600000")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Owned by `Proc` from here, so a failed assertion still kills and reaps it.
-    let mut proc = Proc { child, addr: String::new() };
-    let mut err = BufReader::new(proc.child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "{args:?} exited before listening");
-        if let Some(addr) = line.trim().split("listening on http://").nth(1) {
-            proc.addr = addr.to_string();
-            // keep draining stderr so the process never blocks on a full pipe
-            std::thread::spawn(move || for _ in err.lines() {});
-            return proc;
-        }
-        assert!(Instant::now() < deadline, "no listening line from {args:?}");
-    }
-}
-
-/// One HTTP/1.1 request; (status, body).
-fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp).to_string();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    spawn_listening(
+        Command::new(env!("CARGO_BIN_EXE_plumb"))
+            .args(args)
+            .args(["--listen", listen])
+            // The server's own series would otherwise join the counts these tests check.
+            .env("PLUMB_SERVER_SELF_METRICS_INTERVAL_MS", "3600000")
+            .stdout(Stdio::null()),
+    )
 }
 
 fn now_ms() -> i64 {

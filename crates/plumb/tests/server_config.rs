@@ -2,10 +2,10 @@
 //! options, the environment beats the file, a flag beats both, a bad file stops the server with
 //! exit code 2 and one line; and the server's metrics appear in its own store.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
+use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -27,17 +27,9 @@ const ENV: [&str; 13] = [
     "PLUMB_SERVER_UNUSED",
 ];
 
-struct Proc {
-    child: Child,
-    addr: String,
-}
+mod common;
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::listening::{Listening as Proc, http, spawn_listening};
 
 fn server(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_plumb"));
@@ -49,23 +41,9 @@ fn server(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd
 }
 
-/// Starts the server and reads its address from the `listening on http://ADDR` line.
+/// Starts the server and reads its address from its listening line.
 fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
-    let child = server(dir, args, env).spawn().unwrap();
-    let mut proc = Proc { child, addr: String::new() };
-    let mut err = BufReader::new(proc.child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "{args:?} exited before listening");
-        if let Some(addr) = line.trim().split("listening on http://").nth(1) {
-            proc.addr = addr.to_string();
-            std::thread::spawn(move || for _ in err.lines() {});
-            return proc;
-        }
-        assert!(Instant::now() < deadline, "no listening line from {args:?}");
-    }
+    spawn_listening(&mut server(dir, args, env))
 }
 
 /// Runs a server expected to refuse to start; (exit code, stderr).
@@ -86,21 +64,6 @@ fn refused(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Str
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     (status.code(), err)
-}
-
-/// One HTTP/1.1 request; (status, body).
-fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let head = "Host: x\r\nConnection: close\r\nContent-Type: application/json";
-    write!(s, "{method} {path} HTTP/1.1\r\n{head}\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
-    s.write_all(body).unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).unwrap();
-    let text = String::from_utf8_lossy(&resp).to_string();
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
 }
 
 fn now_ms() -> i64 {

@@ -5,6 +5,7 @@
 //! Every test binary compiles its own copy of this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod listening;
 pub mod machine;
 pub mod plumb;
 pub mod sysstat;
