@@ -40,7 +40,7 @@ use prost::Message;
 
 use super::limits::Limits;
 use super::outcome::{Datapoint, DecodeError, PublishOutcome, Rejection};
-use super::rules;
+use super::rules::{self, shown};
 use proto::{Label, Sample, WriteRequest};
 
 /// Bits of Prometheus's staleness marker, `value.StaleNaN` (a NaN no arithmetic produces).
@@ -51,9 +51,6 @@ pub const STALENESS_REASON: &str = "Prometheus staleness marker (not stored)";
 pub const HISTOGRAM_REASON: &str = "native histograms are not stored (plumb stores float samples only)";
 /// Why an exemplar is rejected.
 pub const EXEMPLAR_REASON: &str = "exemplars are not stored (plumb stores float samples only)";
-
-/// Longest piece of a client's string quoted back in a reason.
-const SHOWN_CHARS: usize = 60;
 
 /// Why a remote write body was refused as a whole, beyond [`DecodeError`]'s own variants.
 #[derive(Debug, thiserror::Error)]
@@ -238,16 +235,6 @@ fn check_tag(k: &str, v: &str, limits: &Limits) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// `s` quoted with escapes, cut to [`SHOWN_CHARS`] characters (as `rules` quotes).
-fn shown(s: &str) -> String {
-    if s.chars().count() <= SHOWN_CHARS {
-        format!("{s:?}")
-    } else {
-        let head: String = s.chars().take(SHOWN_CHARS).collect();
-        format!("{head:?}...")
-    }
 }
 
 #[cfg(test)]

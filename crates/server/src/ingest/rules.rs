@@ -141,8 +141,8 @@ pub fn non_finite_name(value: f64) -> &'static str {
     }
 }
 
-/// `s` quoted with escapes, cut to [`SHOWN_CHARS`] characters.
-fn shown(s: &str) -> String {
+/// `s` quoted with escapes, cut to [`SHOWN_CHARS`] characters; every decoder quotes this way.
+pub(super) fn shown(s: &str) -> String {
     if s.chars().count() <= SHOWN_CHARS {
         format!("{s:?}")
     } else {
