@@ -15,6 +15,7 @@
 //!
 //! This crate knows nothing of HTTP or of the ingest formats.
 
+mod batch;
 pub mod block;
 pub mod chunkenc;
 pub mod db;
@@ -23,6 +24,7 @@ pub mod index;
 mod tags;
 pub mod wal;
 
+pub use batch::{Batch, BatchSeries};
 pub use tags::{SeriesTags, TagsError};
 
 /// A series' id, dense and assigned in arrival order by the head.

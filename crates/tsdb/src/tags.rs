@@ -29,6 +29,11 @@ impl SeriesTags {
         Ok(SeriesTags(tags))
     }
 
+    /// Tags already sorted by key, keys unique, `name` present (the caller checked).
+    pub(crate) fn from_sorted_unchecked(tags: Vec<(String, String)>) -> Self {
+        SeriesTags(tags)
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok().map(|i| self.0[i].1.as_str())

@@ -4,17 +4,15 @@
 //! A datapoint at or before its series' last timestamp is refused by the store and reported
 //! like any other rejection.
 
+use super::{ApiError, AppState};
+use crate::ingest::{
+    AcceptedBatch, DecodeError, Rejection, body_of, decode_atlas_publish, read_remote_write, status_of,
+};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use plumb_tsdb::SeriesTags;
-
-use super::{ApiError, AppState, with_head};
-use crate::ingest::{
-    DecodeError, PublishOutcome, Rejection, body_of, decode_atlas_publish, decode_remote_write, status_of,
-};
 
 pub async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -22,7 +20,9 @@ pub async fn publish(State(state): State<AppState>, headers: HeaderMap, body: By
         Ok(o) => o,
         Err(e) => return Ok(refused(&state, &e)),
     };
-    let (accepted, rejected) = store(&state, outcome).await?;
+    let st = state.clone();
+    let (accepted, rejected) =
+        blocking(move || store(&st, AcceptedBatch::from_outcome(&outcome))).await?.map_err(internal)?;
     let code = status_of(accepted, rejected.len());
     state.stats.count_publish(code, accepted, rejected.len());
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
@@ -35,14 +35,21 @@ pub async fn publish(State(state): State<AppState>, headers: HeaderMap, body: By
 /// `POST /api/v1/write`: Prometheus remote write (snappy protobuf), so Prometheus, vmagent and
 /// the OpenTelemetry collector can send unchanged. Prometheus retries a 5xx and drops a 4xx, so:
 /// 204 when anything was stored (or there was nothing to store, as in a metadata-only request),
-/// 400 with the reasons when samples came and none could be stored.
+/// 400 with the reasons when samples came and none could be stored. Decoding runs on a blocking
+/// thread, outside the store's lock; its tags stay slices of the decompressed body.
 pub async fn remote_write(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let outcome = match decode_remote_write(&body, now_ms(), &state.limits) {
-        Ok(o) => o,
+    let st = state.clone();
+    let decoded = blocking(move || {
+        read_remote_write(&body, now_ms(), &st.limits, |accepted| {
+            let had_samples = !accepted.batch.is_empty() || !accepted.rejected.is_empty();
+            store(&st, accepted).map(|stored| (had_samples, stored))
+        })
+    })
+    .await?;
+    let (had_samples, (accepted, rejected)) = match decoded {
+        Ok(result) => result.map_err(internal)?,
         Err(e) => return Ok(refused(&state, &e)),
     };
-    let had_samples = !outcome.accepted.is_empty() || !outcome.rejected.is_empty();
-    let (accepted, rejected) = store(&state, outcome).await?;
     let code = if accepted == 0 && had_samples { 400 } else { 204 };
     state.stats.count_publish(if code == 204 && !rejected.is_empty() { 202 } else { code }, accepted, rejected.len());
     if code == 204 {
@@ -58,53 +65,46 @@ fn refused(state: &AppState, e: &DecodeError) -> Response {
     (status, Json(e.body_json())).into_response()
 }
 
-/// Stores the accepted datapoints of `outcome`; returns how many were stored and every
-/// rejection (the decoder's, then the store's: out of order, new series refused), by position.
-async fn store(state: &AppState, outcome: PublishOutcome) -> Result<(usize, Vec<Rejection>), ApiError> {
-    let mut rejected = outcome.rejected;
-    // The request position of each accepted datapoint: the positions no rejection took.
-    let total = outcome.accepted.len() + rejected.len();
-    // Sorted for a binary search: usually empty, and cheaper than hashing every position.
-    let mut taken: Vec<usize> = rejected.iter().map(|r| r.index).collect();
-    taken.sort_unstable();
-    let positions: Vec<usize> = (0..total).filter(|i| taken.binary_search(i).is_err()).collect();
-    let mut samples = Vec::with_capacity(outcome.accepted.len());
-    let mut sample_positions = Vec::with_capacity(outcome.accepted.len());
-    for (dp, pos) in outcome.accepted.into_iter().zip(positions) {
-        match SeriesTags::new(dp.tags) {
-            Ok(tags) => {
-                samples.push((tags, dp.timestamp_ms, dp.value));
-                sample_positions.push(pos);
-            }
-            Err(e) => rejected.push(Rejection { index: pos, reason: e.to_string() }),
-        }
+/// Runs `f` on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("store task failed: {e}")))
+}
+
+fn internal(e: plumb_tsdb::db::DbError) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Stores an accepted batch under the store's lock (call it from a blocking thread); returns
+/// how many samples were stored and every rejection (the decoder's, then the store's: out of
+/// order, new series refused), by request position.
+fn store(state: &AppState, accepted: AcceptedBatch<'_>) -> Result<(usize, Vec<Rejection>), plumb_tsdb::db::DbError> {
+    let AcceptedBatch { batch, positions, mut rejected } = accepted;
+    if batch.is_empty() {
+        return Ok((0, rejected));
     }
-    let report = if samples.is_empty() {
-        Default::default()
-    } else {
-        let limiter = state.cardinality.clone();
-        with_head(state, move |h| {
-            let mut limiter = limiter.lock().unwrap_or_else(|p| p.into_inner());
-            let now = now_ms();
-            h.append_admitting(samples, |tags| limiter.admit(tags.name(), now).err().map(|r| r.to_string()))
-        })
-        .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    let report = {
+        let mut db = state.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut limiter = state.cardinality.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now_ms();
+        db.append_batch(&batch, |tags| limiter.admit(tags.name(), now).err().map(|r| r.to_string()))?
     };
-    for (at, reason) in &report.refused_at {
-        if let Some(pos) = sample_positions.get(*at) {
-            rejected.push(Rejection { index: *pos, reason: reason.clone() });
+    let before = rejected.len();
+    for (at, reason) in report.refused_at {
+        if let Some(&index) = positions.get(at) {
+            rejected.push(Rejection { index, reason });
         }
     }
-    for at in &report.out_of_order_at {
-        if let Some(pos) = sample_positions.get(*at) {
+    for at in report.out_of_order_at {
+        if let Some(&index) = positions.get(at) {
             rejected.push(Rejection {
-                index: *pos,
+                index,
                 reason: "timestamp is not after the last datapoint of its series (out of order)".into(),
             });
         }
     }
-    rejected.sort_by_key(|r| r.index);
+    if rejected.len() > before {
+        rejected.sort_by_key(|r| r.index);
+    }
     Ok((report.accepted, rejected))
 }
 

@@ -19,5 +19,7 @@ pub mod rules;
 pub use atlas_publish::decode_atlas_publish;
 pub use cardinality::{CardinalityLimiter, CardinalityLimits, Refusal};
 pub use limits::Limits;
-pub use outcome::{Datapoint, DecodeError, PublishOutcome, Rejection, body_of, status_of};
-pub use remote_write::{RemoteWriteError, STALE_NAN_BITS, decode_remote_write, encode_remote_write, proto as prompb};
+pub use outcome::{AcceptedBatch, Datapoint, DecodeError, PublishOutcome, Rejection, body_of, status_of};
+pub use remote_write::{
+    RemoteWriteError, STALE_NAN_BITS, decode_remote_write, encode_remote_write, proto as prompb, read_remote_write,
+};

@@ -7,6 +7,7 @@
 //! list is a summary (the first [`MAX_LISTED_REJECTIONS`]) while `errorCount` counts them all.
 //! [`DecodeError`] is the answer for a body that could not be read at all.
 
+use plumb_tsdb::Batch;
 use serde_json::{Value, json};
 
 /// How many rejections [`PublishOutcome::body_json`] lists (Atlas lists 5); all are counted.
@@ -40,6 +41,58 @@ pub struct PublishOutcome {
     pub accepted: Vec<Datapoint>,
     /// Datapoints that did not, in request order.
     pub rejected: Vec<Rejection>,
+}
+
+/// What a decoder accepted, as a store [`Batch`] (tags borrowed from the request), with the
+/// request position of each of the batch's samples, and what it rejected. The form the server
+/// stores from: no owned tags per datapoint.
+#[derive(Debug, Default)]
+pub struct AcceptedBatch<'a> {
+    /// The accepted samples, by series.
+    pub batch: Batch<'a>,
+    /// For each sample of `batch`, in batch order, its position in the request.
+    pub positions: Vec<usize>,
+    /// The rejected datapoints, in request order.
+    pub rejected: Vec<Rejection>,
+}
+
+impl<'a> AcceptedBatch<'a> {
+    /// The batch of an outcome's accepted datapoints (each its own series entry; the store
+    /// finds repeated series by their tags). A datapoint whose tags are not a series identity
+    /// (no `name`, a key twice) is rejected here.
+    pub fn from_outcome(outcome: &'a PublishOutcome) -> AcceptedBatch<'a> {
+        let mut rejected = outcome.rejected.clone();
+        let total = outcome.accepted.len() + rejected.len();
+        // Sorted for a binary search: usually empty, and cheaper than hashing every position.
+        let mut taken: Vec<usize> = rejected.iter().map(|r| r.index).collect();
+        taken.sort_unstable();
+        let free = (0..total).filter(|i| taken.binary_search(i).is_err());
+        let mut batch = Batch::with_capacity(outcome.accepted.len(), 0, outcome.accepted.len());
+        let mut positions = Vec::with_capacity(outcome.accepted.len());
+        for (dp, pos) in outcome.accepted.iter().zip(free) {
+            let tags = dp.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            match batch.push_series(tags, &[(dp.timestamp_ms, dp.value)]) {
+                Ok(()) => positions.push(pos),
+                Err(e) => rejected.push(Rejection { index: pos, reason: e.to_string() }),
+            }
+        }
+        rejected.sort_by_key(|r| r.index);
+        AcceptedBatch { batch, positions, rejected }
+    }
+
+    /// The same as an outcome with owned datapoints (tags sorted by key), in request order.
+    pub fn to_outcome(&self) -> PublishOutcome {
+        let mut accepted = Vec::with_capacity(self.batch.len());
+        for (tags, samples, _) in self.batch.series() {
+            let owned: Vec<(String, String)> = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            for &(timestamp_ms, value) in samples {
+                accepted.push(Datapoint { tags: owned.clone(), timestamp_ms, value });
+            }
+        }
+        let mut order: Vec<(usize, Datapoint)> = self.positions.iter().copied().zip(accepted).collect();
+        order.sort_by_key(|(p, _)| *p);
+        PublishOutcome { accepted: order.into_iter().map(|(_, d)| d).collect(), rejected: self.rejected.clone() }
+    }
 }
 
 impl PublishOutcome {

@@ -3,11 +3,13 @@
 //! The body is a protobuf `WriteRequest` ([`proto`]) compressed with snappy's block format (not
 //! the framed format), sent with `Content-Encoding: snappy`, `Content-Type:
 //! application/x-protobuf` and `X-Prometheus-Remote-Write-Version: 0.1.0`.
-//! [`decode_remote_write`] checks the body's size, reads snappy's decoded length from its header
+//! [`read_remote_write`] checks the body's size, reads snappy's decoded length from its header
 //! and refuses it past `Limits::max_decoded_bytes` before allocating anything (a snappy bomb
 //! costs nothing), decompresses, counts the request's parts without allocating ([`scan`]) and
-//! refuses more than `Limits::max_datapoints` samples, then lets prost build the messages and
-//! sorts each sample into an accepted [`Datapoint`] or a [`Rejection`] with a reason.
+//! refuses more than `Limits::max_datapoints` samples, then reads the messages in place
+//! ([`wire`]: labels stay slices of the body) and sorts each sample into the accepted
+//! [`AcceptedBatch`] or a [`Rejection`] with a reason. [`decode_remote_write`] gives the same
+//! with owned [`Datapoint`](super::Datapoint)s; prost's types ([`proto`]) serve to encode.
 //!
 //! Design decision: Prometheus data keeps Prometheus's naming rules rather than Atlas's character
 //! set, so that Prometheus, vmagent and the OpenTelemetry collector send to plumb unchanged
@@ -35,13 +37,16 @@
 
 pub mod proto;
 mod scan;
+mod wire;
 
+use plumb_tsdb::Batch;
 use prost::Message;
 
 use super::limits::Limits;
-use super::outcome::{Datapoint, DecodeError, PublishOutcome, Rejection};
+use super::outcome::{AcceptedBatch, DecodeError, PublishOutcome, Rejection};
 use super::rules::{self, shown};
-use proto::{Label, Sample, WriteRequest};
+use proto::WriteRequest;
+use wire::Wire;
 
 /// Bits of Prometheus's staleness marker, `value.StaleNaN` (a NaN no arithmetic produces).
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -81,37 +86,27 @@ pub enum RemoteWriteError {
     },
 }
 
-/// Decodes and validates one remote write body (snappy-compressed protobuf).
+/// Decodes and validates one remote write body (snappy-compressed protobuf), with owned tags
+/// per datapoint; [`read_remote_write`] is the allocation-light form the server uses.
 ///
 /// `now_ms` is the server's clock, against which timestamps are judged. Besides
 /// `max_datapoints` (samples + histograms + exemplars), the request may hold at most
 /// `max_datapoints` series and `max_datapoints * max_tags_per_series` labels, which bounds
 /// what decoding allocates.
 pub fn decode_remote_write(body: &[u8], now_ms: i64, limits: &Limits) -> Result<PublishOutcome, DecodeError> {
-    let (request, samples) = read_request(body, limits)?;
-    Ok(validate(request, samples, now_ms, limits))
+    read_remote_write(body, now_ms, limits, |accepted| accepted.to_outcome())
 }
 
-/// Snappy-compresses a `WriteRequest` as a remote write body (for clients, tests and benchmarks).
-///
-/// Like any proto3 encoder, prost leaves out a double equal to zero, so `-0.0` is sent as `0.0`.
-pub fn encode_remote_write(request: &WriteRequest) -> Result<Vec<u8>, snap::Error> {
-    snap::raw::Encoder::new().compress_vec(&request.encode_to_vec())
-}
-
-/// The request, within the limits, and its number of float samples.
-fn read_request(body: &[u8], limits: &Limits) -> Result<(WriteRequest, usize), DecodeError> {
-    if body.len() > limits.max_body_bytes {
-        return Err(DecodeError::BodyTooLarge { size: body.len(), limit: limits.max_body_bytes });
-    }
-    if body.is_empty() {
-        return Err(DecodeError::EmptyBody);
-    }
-    let decoded_len = snap::raw::decompress_len(body).map_err(RemoteWriteError::Snappy)?;
-    if decoded_len > limits.max_decoded_bytes {
-        return Err(DecodeError::DecodedTooLarge { limit: limits.max_decoded_bytes });
-    }
-    let bytes = snap::raw::Decoder::new().decompress_vec(body).map_err(RemoteWriteError::Snappy)?;
+/// Decodes and validates one remote write body as [`decode_remote_write`] does and hands `f`
+/// the accepted samples as a store [`Batch`](plumb_tsdb::Batch) whose tags borrow from the
+/// decompressed body, with the rejections. Returns what `f` returns.
+pub fn read_remote_write<R>(
+    body: &[u8],
+    now_ms: i64,
+    limits: &Limits,
+    f: impl FnOnce(AcceptedBatch<'_>) -> R,
+) -> Result<R, DecodeError> {
+    let bytes = decompress(body, limits)?;
     let counts = scan::count(&bytes).map_err(RemoteWriteError::Protobuf)?;
     let limit = limits.max_datapoints;
     if counts.items() > limit {
@@ -124,90 +119,132 @@ fn read_request(body: &[u8], limits: &Limits) -> Result<(WriteRequest, usize), D
     if counts.labels > label_limit {
         return Err(RemoteWriteError::TooManyParts { what: "labels", count: counts.labels, limit: label_limit }.into());
     }
-    let request = WriteRequest::decode(bytes.as_slice()).map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
-    Ok((request, counts.samples))
+    let wire = wire::parse(&bytes, &counts).map_err(RemoteWriteError::Protobuf)?;
+    Ok(f(validate(&wire, now_ms, limits)))
+}
+
+/// Snappy-compresses a `WriteRequest` as a remote write body (for clients, tests and benchmarks).
+///
+/// Like any proto3 encoder, prost leaves out a double equal to zero, so `-0.0` is sent as `0.0`.
+pub fn encode_remote_write(request: &WriteRequest) -> Result<Vec<u8>, snap::Error> {
+    snap::raw::Encoder::new().compress_vec(&request.encode_to_vec())
+}
+
+/// The body decompressed, within the size limits.
+fn decompress(body: &[u8], limits: &Limits) -> Result<Vec<u8>, DecodeError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(DecodeError::BodyTooLarge { size: body.len(), limit: limits.max_body_bytes });
+    }
+    if body.is_empty() {
+        return Err(DecodeError::EmptyBody);
+    }
+    let decoded_len = snap::raw::decompress_len(body).map_err(RemoteWriteError::Snappy)?;
+    if decoded_len > limits.max_decoded_bytes {
+        return Err(DecodeError::DecodedTooLarge { limit: limits.max_decoded_bytes });
+    }
+    Ok(snap::raw::Decoder::new().decompress_vec(body).map_err(RemoteWriteError::Snappy)?)
 }
 
 /// Sorts every sample, histogram and exemplar into accepted or rejected, in request order.
-fn validate(request: WriteRequest, samples: usize, now_ms: i64, limits: &Limits) -> PublishOutcome {
-    let mut outcome = PublishOutcome { accepted: Vec::with_capacity(samples), rejected: Vec::new() };
+fn validate<'a>(wire: &Wire<'a>, now_ms: i64, limits: &Limits) -> AcceptedBatch<'a> {
+    let mut out = AcceptedBatch {
+        batch: Batch::with_capacity(wire.series.len(), wire.labels.len(), wire.samples.len()),
+        positions: Vec::with_capacity(wire.samples.len()),
+        rejected: Vec::new(),
+    };
     let mut index = 0;
-    for series in request.timeseries {
-        let mut tags = series_tags(series.labels, limits);
-        let last = series.samples.len().saturating_sub(1);
-        for (i, sample) in series.samples.iter().enumerate() {
-            match check_sample(sample, &mut tags, i == last, now_ms, limits) {
-                Ok(tags) => {
-                    outcome.accepted.push(Datapoint { tags, timestamp_ms: sample.timestamp, value: sample.value })
+    let mut tags: Vec<(&'a str, &'a str)> = Vec::new();
+    let mut passed: Vec<(i64, f64)> = Vec::new();
+    let mut resort = false;
+    for series in &wire.series {
+        let labels = wire.labels.get(series.labels.clone()).unwrap_or_default();
+        let samples = wire.samples.get(series.samples.clone()).unwrap_or_default();
+        let checked = series_tags(labels, limits, &mut tags);
+        passed.clear();
+        for &(value, timestamp) in samples {
+            match check_sample(value, timestamp, &checked, now_ms, limits) {
+                Ok(()) => {
+                    passed.push((timestamp, value));
+                    out.positions.push(index);
                 }
-                Err(reason) => outcome.rejected.push(Rejection { index, reason }),
+                Err(reason) => out.rejected.push(Rejection { index, reason }),
             }
             index += 1;
         }
-        let others = std::iter::repeat_n(HISTOGRAM_REASON, series.histograms.len())
-            .chain(std::iter::repeat_n(EXEMPLAR_REASON, series.exemplars.len()));
+        if !passed.is_empty()
+            && let Err(e) = out.batch.push_series(tags.iter().copied(), &passed)
+        {
+            // series_tags checks what the batch checks; kept so a divergence rejects, not drops.
+            let from = out.positions.len().saturating_sub(passed.len());
+            let reason = e.to_string();
+            out.rejected.extend(
+                out.positions.split_off(from).into_iter().map(|index| Rejection { index, reason: reason.clone() }),
+            );
+            resort = true;
+        }
+        let others = std::iter::repeat_n(HISTOGRAM_REASON, series.histograms)
+            .chain(std::iter::repeat_n(EXEMPLAR_REASON, series.exemplars));
         for reason in others {
-            outcome.rejected.push(Rejection { index, reason: reason.to_string() });
+            out.rejected.push(Rejection { index, reason: reason.to_string() });
             index += 1;
         }
     }
-    outcome
+    if resort {
+        out.rejected.sort_by_key(|r| r.index);
+    }
+    out
 }
 
-/// One sample's tags if it passes: staleness, then Atlas's order (time, tags, value). The
-/// series' `last` sample takes the tags instead of copying them (one series, one sample is the
-/// usual request shape, and a copy costs an allocation per key and value).
+/// Whether one sample passes: staleness, then Atlas's order (time, tags, value).
 fn check_sample(
-    sample: &Sample,
-    tags: &mut Result<Vec<(String, String)>, String>,
-    last: bool,
+    value: f64,
+    timestamp: i64,
+    tags: &Result<(), String>,
     now_ms: i64,
     limits: &Limits,
-) -> Result<Vec<(String, String)>, String> {
-    if sample.value.to_bits() == STALE_NAN_BITS {
+) -> Result<(), String> {
+    if value.to_bits() == STALE_NAN_BITS {
         return Err(STALENESS_REASON.to_string());
     }
-    rules::check_time(sample.timestamp, now_ms, limits)?;
-    let tags = tags.as_mut().map_err(|e| e.clone())?;
-    rules::check_value(sample.value, limits)?;
-    Ok(if last { std::mem::take(tags) } else { tags.clone() })
+    rules::check_time(timestamp, now_ms, limits)?;
+    tags.clone()?;
+    rules::check_value(value, limits)
 }
 
-/// A series' labels as plumb tags (sorted by key), or why its samples are all rejected.
-fn series_tags(labels: Vec<Label>, limits: &Limits) -> Result<Vec<(String, String)>, String> {
-    let count = labels.iter().filter(|l| !l.value.is_empty()).count();
+/// A series' labels as plumb tags in `out` (sorted by key), or why its samples are all rejected.
+fn series_tags<'a>(
+    labels: &[(&'a str, &'a str)],
+    limits: &Limits,
+    out: &mut Vec<(&'a str, &'a str)>,
+) -> Result<(), String> {
+    out.clear();
+    let count = labels.iter().filter(|l| !l.1.is_empty()).count();
     if count > limits.max_tags_per_series {
         return Err(format!("too many tags: {count} > {}", limits.max_tags_per_series));
     }
-    let mut tags = Vec::with_capacity(count);
-    for Label { mut name, value } in labels {
+    for &(name, value) in labels {
         if value.is_empty() {
             continue;
         }
-        // Renamed in place: `__name__`'s buffer holds `name` without a new allocation.
-        let renamed = match name.as_str() {
-            "__name__" => Some("name"),
-            "name" => Some("exported_name"),
-            _ => None,
+        let key = match name {
+            "__name__" => "name",
+            "name" => "exported_name",
+            other => other,
         };
-        if let Some(key) = renamed {
-            name.clear();
-            name.push_str(key);
-        }
-        tags.push((name, value));
+        out.push((key, value));
     }
-    tags.sort_unstable();
-    if let Some(w) = tags.windows(2).find(|w| w.first().map(|t| &t.0) == w.last().map(|t| &t.0)) {
-        let key = w.first().map_or("", |t| t.0.as_str());
+    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if let Some(w) = out.windows(2).find(|w| w.first().map(|t| t.0) == w.last().map(|t| t.0)) {
+        let key = w.first().map_or("", |t| t.0);
         return Err(format!("duplicate tag key: {}", shown(key)));
     }
-    if !tags.iter().any(|(k, _)| k == "name") {
+    if !out.iter().any(|(k, _)| *k == "name") {
         return Err("missing label '__name__' (the metric name)".to_string());
     }
-    for (k, v) in &tags {
+    for (k, v) in out.iter() {
         check_tag(k, v, limits)?;
     }
-    Ok(tags)
+    Ok(())
 }
 
 /// Prometheus's naming rules with Atlas's length limits (see the module's documentation).

@@ -24,11 +24,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::SeriesTags;
 use crate::block::{Block, BlockError, BlockMeta, block_dirs, cleanup_tmp};
 use crate::head::{AppendReport, Head, HeadError, SeriesData};
 use crate::index::Matcher;
 use crate::wal::{ReplayReport, WalOptions};
+use crate::{Batch, SeriesTags};
 
 pub use compact::CompactReport;
 pub use storage::Storage;
@@ -156,6 +156,16 @@ impl Db {
         admit: impl FnMut(&SeriesTags) -> Option<String>,
     ) -> Result<AppendReport, DbError> {
         Ok(self.head.append_admitting(samples, admit)?)
+    }
+
+    /// Appends a [`Batch`] to the head asking `admit` before each new series; see
+    /// [`Head::append_batch`].
+    pub fn append_batch(
+        &mut self,
+        batch: &Batch<'_>,
+        admit: impl FnMut(&SeriesTags) -> Option<String>,
+    ) -> Result<AppendReport, DbError> {
+        Ok(self.head.append_batch(batch, admit)?)
     }
 
     /// The samples of every series `m` selects with `start <= t <= end`, from the blocks that

@@ -5,14 +5,14 @@
 //! values); statistics and maintenance stay on the concrete types.
 
 use super::{Db, DbError};
-use crate::SeriesTags;
+use crate::Batch;
 use crate::head::{AppendReport, Head, SeriesData};
 use crate::index::Matcher;
 
 /// A store of series: append samples, read them back by tag query and time range, list tags.
 pub trait Storage: Send {
-    /// Appends samples (tags, millisecond timestamp, value), durable when this returns.
-    fn append(&mut self, samples: Vec<(SeriesTags, i64, f64)>) -> Result<AppendReport, DbError>;
+    /// Appends a batch of samples, durable when this returns.
+    fn append(&mut self, batch: &Batch<'_>) -> Result<AppendReport, DbError>;
     /// The samples of the series `m` selects with `start <= t <= end`, one entry per series.
     fn read(&self, m: &Matcher, start: i64, end: i64) -> Result<Vec<SeriesData>, DbError>;
     /// The tag keys, sorted.
@@ -22,8 +22,8 @@ pub trait Storage: Send {
 }
 
 impl Storage for Db {
-    fn append(&mut self, samples: Vec<(SeriesTags, i64, f64)>) -> Result<AppendReport, DbError> {
-        Db::append(self, samples)
+    fn append(&mut self, batch: &Batch<'_>) -> Result<AppendReport, DbError> {
+        Db::append_batch(self, batch, |_| None)
     }
     fn read(&self, m: &Matcher, start: i64, end: i64) -> Result<Vec<SeriesData>, DbError> {
         Db::read(self, m, start, end)
@@ -37,8 +37,8 @@ impl Storage for Db {
 }
 
 impl Storage for Head {
-    fn append(&mut self, samples: Vec<(SeriesTags, i64, f64)>) -> Result<AppendReport, DbError> {
-        Ok(Head::append(self, samples)?)
+    fn append(&mut self, batch: &Batch<'_>) -> Result<AppendReport, DbError> {
+        Ok(Head::append_batch(self, batch, |_| None)?)
     }
     fn read(&self, m: &Matcher, start: i64, end: i64) -> Result<Vec<SeriesData>, DbError> {
         Ok(Head::read(self, m, start, end)?)

@@ -198,7 +198,10 @@ fn the_storage_trait_answers_as_the_store_does() {
     let m = Matcher::Has("nf.node".into());
     let via_trait = {
         let s: &mut dyn Storage = &mut db;
-        s.append(vec![(tags("i-4"), 400_000, 1.0)]).unwrap();
+        let t = tags("i-4");
+        let mut batch = crate::Batch::new();
+        batch.push_tags(&t, &[(400_000, 1.0)]);
+        s.append(&batch).unwrap();
         (s.read(&m, 0, i64::MAX).unwrap(), s.tag_values("nf.node"))
     };
     assert_eq!(via_trait.0, db.read(&m, 0, i64::MAX).unwrap());

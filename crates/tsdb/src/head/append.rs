@@ -1,11 +1,13 @@
 //! Writing into the head: check, log durably, then apply.
 
 use foldhash::HashMapExt;
+use hashbrown::HashTable;
 
 use super::{FastMap, Head, HeadError, MemSeries};
+use crate::batch::{hash_tags, same_tags, to_owned_tags};
 use crate::chunkenc::AppendError;
 use crate::wal::Record;
-use crate::{SeriesId, SeriesTags};
+use crate::{Batch, SeriesId, SeriesTags};
 
 /// Most entries the per-append map of last timestamps is sized for up front.
 const MAX_PRESIZE: usize = 1 << 16;
@@ -40,41 +42,76 @@ impl Head {
     pub fn append_admitting(
         &mut self,
         samples: Vec<(SeriesTags, i64, f64)>,
+        admit: impl FnMut(&SeriesTags) -> Option<String>,
+    ) -> Result<AppendReport, HeadError> {
+        let mut batch = Batch::with_capacity(samples.len(), 0, samples.len());
+        for (tags, t, v) in &samples {
+            batch.push_tags(tags, &[(*t, *v)]);
+        }
+        self.append_batch(&batch, admit)
+    }
+
+    /// Appends a [`Batch`]: [`Head::append_admitting`] without owned tags. Positions in the
+    /// report are the batch's. Only a series the head has never seen costs an allocation.
+    pub fn append_batch(
+        &mut self,
+        batch: &Batch<'_>,
         mut admit: impl FnMut(&SeriesTags) -> Option<String>,
     ) -> Result<AppendReport, HeadError> {
         let mut report = AppendReport::default();
         let mut created: Vec<(SeriesId, SeriesTags)> = Vec::new();
-        let mut pending: FastMap<SeriesTags, SeriesId> = FastMap::new();
-        let mut refused: FastMap<SeriesTags, String> = FastMap::new();
-        let mut last: FastMap<SeriesId, i64> = FastMap::with_capacity(samples.len().min(MAX_PRESIZE));
-        let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(samples.len());
-        for (pos, (tags, t, v)) in samples.into_iter().enumerate() {
-            let id = match self.ids.get(&tags).or_else(|| pending.get(&tags)) {
-                Some(id) => *id,
-                None if let Some(reason) = refused.get(&tags) => {
-                    report.refused_at.push((pos, reason.clone()));
-                    continue;
-                }
-                None if let Some(reason) = admit(&tags) => {
-                    report.refused_at.push((pos, reason.clone()));
-                    refused.insert(tags, reason);
-                    continue;
-                }
+        // Series this batch creates or refuses, by tag hash: (hash, index into the vector).
+        let mut pending: HashTable<(u64, usize)> = HashTable::new();
+        let mut refused: HashTable<(u64, usize)> = HashTable::new();
+        let mut refusals: Vec<(SeriesTags, String)> = Vec::new();
+        let mut last: FastMap<SeriesId, i64> = FastMap::with_capacity(batch.series_count().min(MAX_PRESIZE));
+        let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(batch.len());
+        for (tags, samples, first) in batch.series() {
+            let hash = hash_tags(&self.hasher, tags.iter().copied());
+            let known = self.find_id(hash, tags).or_else(|| {
+                let e =
+                    pending.find(hash, |&(h, i)| h == hash && created.get(i).is_some_and(|c| same_tags(&c.1, tags)));
+                e.and_then(|&(_, i)| created.get(i)).map(|c| c.0)
+            });
+            let id = match known {
+                Some(id) => id,
                 None => {
+                    let seen = refused
+                        .find(hash, |&(h, i)| h == hash && refusals.get(i).is_some_and(|r| same_tags(&r.0, tags)))
+                        .and_then(|&(_, i)| refusals.get(i));
+                    if let Some((_, reason)) = seen {
+                        report.refused_at.extend((first..first + samples.len()).map(|p| (p, reason.clone())));
+                        continue;
+                    }
+                    let owned = to_owned_tags(tags);
+                    if let Some(reason) = admit(&owned) {
+                        report.refused_at.extend((first..first + samples.len()).map(|p| (p, reason.clone())));
+                        refused.insert_unique(hash, (hash, refusals.len()), |e| e.0);
+                        refusals.push((owned, reason));
+                        continue;
+                    }
                     let id = self.next_id.saturating_add(created.len() as SeriesId);
-                    pending.insert(tags.clone(), id);
-                    created.push((id, tags));
+                    pending.insert_unique(hash, (hash, created.len()), |e| e.0);
+                    created.push((id, owned));
                     id
                 }
             };
-            let prev = last.get(&id).copied().or_else(|| self.series.get(&id).and_then(|s| s.last_t));
-            if prev.is_some_and(|p| t <= p) || t < self.min_valid_t {
-                report.out_of_order += 1;
-                report.out_of_order_at.push(pos);
-                continue;
+            let before = last.get(&id).copied().or_else(|| self.series.get(&id).and_then(|s| s.last_t));
+            let mut prev = before;
+            for (k, &(t, v)) in samples.iter().enumerate() {
+                if prev.is_some_and(|p| t <= p) || t < self.min_valid_t {
+                    report.out_of_order += 1;
+                    report.out_of_order_at.push(first + k);
+                    continue;
+                }
+                prev = Some(t);
+                accepted.push((id, t, v));
             }
-            last.insert(id, t);
-            accepted.push((id, t, v));
+            if let Some(p) = prev
+                && prev != before
+            {
+                last.insert(id, p);
+            }
         }
         // Series whose every sample was rejected are not created.
         created.retain(|(id, _)| last.contains_key(id));
@@ -123,8 +160,8 @@ impl Head {
     /// again under it; later samples under the WAL's id go to the series it names last.
     fn replay_series(&mut self, list: Vec<(SeriesId, SeriesTags)>) {
         for (wal_id, tags) in list {
-            let id = match self.ids.get(&tags) {
-                Some(&id) => id,
+            let id = match self.find_id_owned(&tags) {
+                Some(id) => id,
                 None if !self.series.contains_key(&wal_id) => {
                     self.new_series(wal_id, tags);
                     wal_id

@@ -91,10 +91,9 @@ impl Head {
             }
             s.last_t = s.last_t.max(last_t);
         }
-        for id in &gone {
-            if let Some(s) = self.series.remove(id) {
-                self.ids.remove(&s.tags);
-            }
+        for &id in &gone {
+            self.forget_id(id);
+            self.series.remove(&id);
         }
         self.index.remove(&gone);
         gone.len()

@@ -26,7 +26,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use foldhash::HashMapExt;
+use hashbrown::HashTable;
 
+use crate::batch;
 use crate::chunkenc::XorChunk;
 use crate::index::MemIndex;
 use crate::wal::{ReplayReport, Wal, WalError, WalOptions};
@@ -65,7 +67,10 @@ struct MemSeries {
 /// The in-memory part of the store, backed by a WAL (or not, for tests and benchmarks).
 pub struct Head {
     series: FastMap<SeriesId, MemSeries>,
-    ids: FastMap<SeriesTags, SeriesId>,
+    /// Every series by the hash of its tags ([`batch::hash_tags`]): (hash, id).
+    ids: HashTable<(u64, SeriesId)>,
+    /// The seed of `ids`' hashes, random per head.
+    hasher: foldhash::fast::RandomState,
     index: MemIndex,
     wal: Option<Wal>,
     /// The id the next new series gets; ids are never reused within a process.
@@ -83,7 +88,8 @@ impl Head {
     pub fn in_memory() -> Self {
         Head {
             series: FastMap::new(),
-            ids: FastMap::new(),
+            ids: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             index: MemIndex::default(),
             wal: None,
             next_id: 0,
@@ -157,8 +163,34 @@ impl Head {
     fn new_series(&mut self, id: SeriesId, tags: SeriesTags) {
         self.next_id = self.next_id.max(id.saturating_add(1));
         self.index.add(id, &tags);
-        self.ids.insert(tags.clone(), id);
+        let hash = batch::hash_tags(&self.hasher, tags.iter());
+        self.ids.insert_unique(hash, (hash, id), |e| e.0);
         self.series.insert(id, MemSeries { tags, closed: Vec::new(), open: XorChunk::new(), last_t: None });
+    }
+
+    /// The id of the series with these tags (sorted by key), whose hash is `hash`.
+    fn find_id(&self, hash: u64, tags: &[(&str, &str)]) -> Option<SeriesId> {
+        let series = &self.series;
+        let found = self
+            .ids
+            .find(hash, |&(h, id)| h == hash && series.get(&id).is_some_and(|s| batch::same_tags(&s.tags, tags)));
+        found.map(|e| e.1)
+    }
+
+    /// The id of the series with these owned tags.
+    fn find_id_owned(&self, tags: &SeriesTags) -> Option<SeriesId> {
+        let hash = batch::hash_tags(&self.hasher, tags.iter());
+        let series = &self.series;
+        self.ids.find(hash, |&(h, id)| h == hash && series.get(&id).is_some_and(|s| &s.tags == tags)).map(|e| e.1)
+    }
+
+    /// Forgets series `id`'s entry in `ids` (the series itself stays in `series`).
+    fn forget_id(&mut self, id: SeriesId) {
+        let Some(s) = self.series.get(&id) else { return };
+        let hash = batch::hash_tags(&self.hasher, s.tags.iter());
+        if let Ok(entry) = self.ids.find_entry(hash, |&(h, i)| h == hash && i == id) {
+            entry.remove();
+        }
     }
 }
 

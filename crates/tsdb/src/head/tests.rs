@@ -1,4 +1,5 @@
 use super::*;
+use crate::Batch;
 use crate::index::Matcher;
 
 fn tags(name: &str, node: &str) -> SeriesTags {
@@ -178,4 +179,41 @@ fn drop_before_and_checkpoint_keep_exactly_the_newer_samples() {
     let two = head.read(&eq("nf.node", "i-2"), i64::MIN, i64::MAX).unwrap();
     assert_eq!(two[0].timestamps, (500..1000).map(|i| i * 10_000).collect::<Vec<i64>>());
     assert_eq!(two[0].values[0], 1000.5);
+}
+
+/// The borrowed-tag path: a batch names known and new series, twice in one batch, out of
+/// order, and refused ones; the report's positions are the batch's.
+#[test]
+fn append_batch_resolves_borrowed_tags_and_reports_positions() {
+    let mut h = Head::in_memory();
+    let mut b = Batch::new();
+    b.push_series([("name", "cpu"), ("nf.node", "i-1")], &[(10, 1.0), (20, 2.0)]).unwrap();
+    let r = h.append_batch(&b, |_| None).unwrap();
+    assert_eq!((r.accepted, r.new_series), (2, 1));
+
+    let mut b = Batch::new();
+    // Known series, keys in another order: one stale sample (pos 0), one new (pos 1).
+    b.push_series([("nf.node", "i-1"), ("name", "cpu")], &[(20, 9.0), (30, 3.0)]).unwrap();
+    // A new series, then again in the same batch with an older time (pos 3 out of order).
+    b.push_series([("name", "mem")], &[(5, 1.0)]).unwrap();
+    b.push_series([("name", "mem")], &[(4, 1.0), (6, 2.0)]).unwrap();
+    // Refused by admission, twice: asked once.
+    b.push_series([("name", "bad")], &[(1, 1.0)]).unwrap();
+    b.push_series([("name", "bad")], &[(2, 1.0)]).unwrap();
+    let mut asked = 0;
+    let r = h
+        .append_batch(&b, |t| {
+            asked += 1;
+            (t.name() == "bad").then(|| "too many".to_string())
+        })
+        .unwrap();
+    assert_eq!(asked, 2, "asked for mem and bad, once each");
+    assert_eq!((r.accepted, r.new_series, r.out_of_order), (3, 1, 2));
+    assert_eq!(r.out_of_order_at, vec![0, 3]);
+    assert_eq!(r.refused_at, vec![(5, "too many".to_string()), (6, "too many".to_string())]);
+    let got = h.read(&Matcher::Eq("name".into(), "mem".into()), 0, 100).unwrap();
+    assert_eq!(got[0].timestamps, vec![5, 6]);
+    let got = h.read(&Matcher::Eq("name".into(), "cpu".into()), 0, 100).unwrap();
+    assert_eq!(got[0].values, vec![1.0, 2.0, 3.0]);
+    assert_eq!(h.series_count(), 2);
 }

@@ -65,27 +65,37 @@ fn count_series(buf: &[u8], counts: &mut Counts) -> Result<(), String> {
 }
 
 /// Wire type of length-delimited fields (strings, bytes, messages, packed repeats).
-const LEN: u8 = 2;
+pub(super) const LEN: u8 = 2;
 
 /// A cursor over protobuf wire data.
-struct Reader<'a> {
-    buf: &'a [u8],
+pub(super) struct Reader<'a> {
+    pub(super) buf: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
     /// The next field's number and wire type, or `None` at the end.
-    fn key(&mut self) -> Result<Option<(u64, u8)>, String> {
+    pub(super) fn key(&mut self) -> Result<Option<(u64, u8)>, String> {
         if self.buf.is_empty() {
             return Ok(None);
         }
         let key = self.varint()?;
+        if key > u64::from(u32::MAX) {
+            return Err(format!("invalid field key {key}"));
+        }
         let wire = (key & 7) as u8;
+        if key >> 3 == 0 {
+            return Err("field number 0 is invalid".to_string());
+        }
         Ok(Some((key >> 3, wire)))
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    pub(super) fn varint(&mut self) -> Result<u64, String> {
         let mut value = 0u64;
         for (i, &b) in self.buf.iter().enumerate().take(10) {
+            // The tenth byte holds the 64th bit only, as prost requires.
+            if i == 9 && b > 1 {
+                break;
+            }
             value |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 self.buf = self.buf.get(i + 1..).unwrap_or_default();
@@ -96,7 +106,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited field's bytes.
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
+    pub(super) fn bytes(&mut self) -> Result<&'a [u8], String> {
         let len = self.varint()?;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         if len > self.buf.len() {
@@ -107,13 +117,21 @@ impl<'a> Reader<'a> {
         Ok(field)
     }
 
+    /// A fixed64 field's value (little-endian).
+    pub(super) fn fixed64(&mut self) -> Result<u64, String> {
+        let (head, _) = self.buf.split_first_chunk::<8>().ok_or("a fixed-size field needs 8 bytes, fewer remain")?;
+        let v = u64::from_le_bytes(*head);
+        self.advance(8)?;
+        Ok(v)
+    }
+
     fn advance(&mut self, n: usize) -> Result<(), String> {
         self.buf = self.buf.get(n..).ok_or_else(|| format!("a fixed-size field needs {n} bytes, fewer remain"))?;
         Ok(())
     }
 
     /// Skips one field's value of wire type `wire`.
-    fn skip(&mut self, wire: u8) -> Result<(), String> {
+    pub(super) fn skip(&mut self, wire: u8) -> Result<(), String> {
         match wire {
             0 => self.varint().map(drop),
             1 => self.advance(8),
