@@ -1,0 +1,483 @@
+//! Placeholders for the vocabularies plumb does not implement yet (data, math, stateful, filter,
+//! style): every word Atlas defines there, with its summary, failing "not implemented yet".
+//!
+//! Design decision: the placeholders are real words in the interpreter's table, so a program
+//! using `:sum` fails naming `:sum` and its vocabulary rather than as an unknown word, and the
+//! table is checked against `test_data/vocabulary.tsv` so no word goes missing. Replace a
+//! vocabulary's table here by its implementation when it lands.
+
+use crate::word::{Body, Kind, Vocabulary, Word};
+
+const fn pending(vocabulary: &'static str, name: &'static str, kind: Kind, summary: &'static str) -> Word {
+    Word { name, vocabulary, kind, params: &[], signature: "? -- ?", summary, examples: &[], body: Body::Pending }
+}
+
+/// The `data` vocabulary: not implemented yet.
+pub static DATA: Vocabulary = Vocabulary {
+    name: "data",
+    words: &[
+        pending("data", "all", Kind::Word, "Fetch all time series that match the query."),
+        pending("data", "sum", Kind::Word, "Compute the sum of all the time series that match the query."),
+        pending(
+            "data",
+            "count",
+            Kind::Word,
+            "Compute the number of time series that match the query and have a value for a given interval.",
+        ),
+        pending(
+            "data",
+            "min",
+            Kind::Word,
+            "For each interval compute the min of the values from all the time series that match the query.",
+        ),
+        pending(
+            "data",
+            "max",
+            Kind::Word,
+            "For each interval compute the max of the values from all the time series that match the query.",
+        ),
+        pending(
+            "data",
+            "by",
+            Kind::Word,
+            "Compute a set of time series matching the query and grouped by the specified keys.",
+        ),
+        pending("data", "offset", Kind::Word, "Shift the time frame to use when fetching the data."),
+        pending("data", "cf-avg", Kind::Word, "Consolidate using the average of the primary datapoints."),
+        pending("data", "cf-sum", Kind::Word, "Consolidate using the sum of the primary datapoints."),
+        pending("data", "cf-min", Kind::Word, "Consolidate using the minimum of the primary datapoints."),
+        pending("data", "cf-max", Kind::Word, "Consolidate using the maximum of the primary datapoints."),
+    ],
+};
+
+/// The `math` vocabulary: not implemented yet.
+pub static MATH: Vocabulary = Vocabulary {
+    name: "math",
+    words: &[
+        pending("math", "as", Kind::Word, "Map a tag key name to an alternate name."),
+        pending("math", "by", Kind::Word, "Apply a common group by to all aggregation functions in the expression."),
+        pending("math", "const", Kind::Word, "Generates a line where each datapoint is a constant value."),
+        pending(
+            "math",
+            "pi",
+            Kind::Word,
+            "Generates a line where each datapoint has the value of the mathematical constant π.",
+        ),
+        pending(
+            "math",
+            "random",
+            Kind::Word,
+            "Generate a time series that appears to be random noise for the purposes of experimentation and generating sample data.",
+        ),
+        pending(
+            "math",
+            "srandom",
+            Kind::Word,
+            "Generate a time series that appears to be random noise for the purposes of experimentation and generating sample data.",
+        ),
+        pending("math", "time", Kind::Word, "Generates a line based on the current time."),
+        pending("math", "time-span", Kind::Word, "Generates a signal line based on the specified time range."),
+        pending("math", "cg", Kind::Word, "Recursively add a list of keys to group by expressions"),
+        pending(
+            "math",
+            "named-rewrite",
+            Kind::Word,
+            "Internal operation used by some macros to provide a more user friendly display expression.",
+        ),
+        pending(
+            "math",
+            "clamp-min",
+            Kind::Word,
+            "Restricts the minimum value of the output time series to the specified value.",
+        ),
+        pending(
+            "math",
+            "clamp-max",
+            Kind::Word,
+            "Restricts the maximum value of the output time series to the specified value.",
+        ),
+        pending(
+            "math",
+            "abs",
+            Kind::Word,
+            "Compute a new time series where each interval has the absolute value of the input time series.",
+        ),
+        pending(
+            "math",
+            "neg",
+            Kind::Word,
+            "Compute a new time series where each interval has the negated value of the input time series.",
+        ),
+        pending(
+            "math",
+            "sin",
+            Kind::Word,
+            "Compute a new time series where each interval has the sine of the value from the input time series.",
+        ),
+        pending(
+            "math",
+            "sqrt",
+            Kind::Word,
+            "Compute a new time series where each interval has the square root of the value from the input time series.",
+        ),
+        pending(
+            "math",
+            "per-step",
+            Kind::Word,
+            "Converts a line from a rate per second to a rate based on the step size of the graph.",
+        ),
+        pending(
+            "math",
+            "add",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a addNaN b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "sub",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a subtractNaN b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "mul",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a * b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "div",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a / b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "pow",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a power b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "gt",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a > b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "ge",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a >= b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "lt",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a < b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "le",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a <= b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending("math", "fadd", Kind::Word, "Floating point addition operator."),
+        pending("math", "fsub", Kind::Word, "Floating point subtraction operator."),
+        pending(
+            "math",
+            "fmul",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a * b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending("math", "fdiv", Kind::Word, "Floating point division operator."),
+        pending(
+            "math",
+            "and",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a AND b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "or",
+            Kind::Word,
+            "Compute a new time series where each interval has the value `(a OR b)` where `a` and `b` are the corresponding intervals in the input time series.",
+        ),
+        pending(
+            "math",
+            "sum",
+            Kind::Word,
+            "Compute the sum of all the time series that result from the previous expression.",
+        ),
+        pending(
+            "math",
+            "count",
+            Kind::Word,
+            "Compute the count of all the time series that result from the previous expression.",
+        ),
+        pending(
+            "math",
+            "min",
+            Kind::Word,
+            "Compute the min of all the time series that result from the previous expression.",
+        ),
+        pending(
+            "math",
+            "max",
+            Kind::Word,
+            "Compute the max of all the time series that result from the previous expression.",
+        ),
+        pending("math", "percentiles", Kind::Word, "Estimate percentiles for a timer or distribution summary."),
+        pending(
+            "math",
+            "approx-distinct",
+            Kind::Word,
+            "Estimate the number of distinct values recorded into a distinct count sketch.",
+        ),
+        pending(
+            "math",
+            "sample-count",
+            Kind::Word,
+            "Estimate the number of samples for a percentile approximation within a range of the distribution.",
+        ),
+        pending("math", "sample-count", Kind::Macro, "Shorthand for `0,Infinity,:sample-count` to count all samples."),
+        pending("math", "avg", Kind::Macro, "Compute the average of the input time series across group members."),
+        pending(
+            "math",
+            "stddev",
+            Kind::Macro,
+            "Compute the standard deviation of the input time series across group members.",
+        ),
+        pending("math", "pct", Kind::Macro, "Compute each input as a percentage of the sum."),
+        pending(
+            "math",
+            "dist-avg",
+            Kind::Macro,
+            "Compute the average from a distribution (totalTime or totalAmount / count).",
+        ),
+        pending("math", "dist-max", Kind::Macro, "Compute the max from a distribution."),
+        pending("math", "dist-stddev", Kind::Macro, "Compute the standard deviation from a distribution."),
+        pending("math", "median", Kind::Macro, "Compute the estimated median (50th percentile) from a distribution."),
+        pending("math", "cos", Kind::Macro, "Compute the cosine of the input."),
+        pending("math", "tan", Kind::Macro, "Compute the tangent of the input."),
+        pending("math", "cot", Kind::Macro, "Compute the cotangent of the input."),
+        pending("math", "sec", Kind::Macro, "Compute the secant of the input."),
+        pending("math", "csc", Kind::Macro, "Compute the cosecant of the input."),
+    ],
+};
+
+/// The `filter` vocabulary: not implemented yet.
+pub static FILTER: Vocabulary = Vocabulary {
+    name: "filter",
+    words: &[
+        pending(
+            "filter",
+            "consolidate",
+            Kind::Word,
+            "Computes a consolidated time series if the new step is larger than the step size for the graph.",
+        ),
+        pending(
+            "filter",
+            "stat",
+            Kind::Word,
+            "Create a summary line showing the value of the specified statistic for the input line.",
+        ),
+        pending(
+            "filter",
+            "stat-avg",
+            Kind::Word,
+            "Represents the `avg,:stat` line when used with the filter operation.",
+        ),
+        pending(
+            "filter",
+            "stat-max",
+            Kind::Word,
+            "Represents the `max,:stat` line when used with the filter operation.",
+        ),
+        pending(
+            "filter",
+            "stat-min",
+            Kind::Word,
+            "Represents the `min,:stat` line when used with the filter operation.",
+        ),
+        pending(
+            "filter",
+            "stat-last",
+            Kind::Word,
+            "Represents the `last,:stat` line when used with the filter operation.",
+        ),
+        pending(
+            "filter",
+            "stat-count",
+            Kind::Word,
+            "Represents the `count,:stat` line when used with the filter operation.",
+        ),
+        pending(
+            "filter",
+            "stat-total",
+            Kind::Word,
+            "Represents the `total,:stat` line when used with the filter operation.",
+        ),
+        pending("filter", "filter", Kind::Word, "Filter the output based on another expression."),
+        pending("filter", "stat-min-mf", Kind::Macro, "Compute min summary statistic."),
+        pending("filter", "stat-max-mf", Kind::Macro, "Compute max summary statistic."),
+        pending("filter", "stat-avg-mf", Kind::Macro, "Compute avg summary statistic."),
+        pending(
+            "filter",
+            "bottomk",
+            Kind::Word,
+            "Keep the K series with the lowest value of the given summary statistic.",
+        ),
+        pending(
+            "filter",
+            "bottomk-others-min",
+            Kind::Word,
+            "Keep the K series with the lowest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using min.",
+        ),
+        pending(
+            "filter",
+            "bottomk-others-max",
+            Kind::Word,
+            "Keep the K series with the lowest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using max.",
+        ),
+        pending(
+            "filter",
+            "bottomk-others-sum",
+            Kind::Word,
+            "Keep the K series with the lowest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using sum.",
+        ),
+        pending(
+            "filter",
+            "bottomk-others-avg",
+            Kind::Word,
+            "Keep the K series with the lowest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using avg.",
+        ),
+        pending(
+            "filter",
+            "topk",
+            Kind::Word,
+            "Keep the K series with the highest value of the given summary statistic.",
+        ),
+        pending(
+            "filter",
+            "topk-others-min",
+            Kind::Word,
+            "Keep the K series with the highest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using min.",
+        ),
+        pending(
+            "filter",
+            "topk-others-max",
+            Kind::Word,
+            "Keep the K series with the highest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using max.",
+        ),
+        pending(
+            "filter",
+            "topk-others-sum",
+            Kind::Word,
+            "Keep the K series with the highest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using sum.",
+        ),
+        pending(
+            "filter",
+            "topk-others-avg",
+            Kind::Word,
+            "Keep the K series with the highest value of the given summary statistic; the remaining series are combined into one \"--others--\" line using avg.",
+        ),
+    ],
+};
+
+/// The `stateful` vocabulary: not implemented yet.
+pub static STATEFUL: Vocabulary = Vocabulary {
+    name: "stateful",
+    words: &[
+        pending("stateful", "delay", Kind::Word, "Delays the values by the window size."),
+        pending("stateful", "rolling-count", Kind::Word, "Number of occurrences within a specified window."),
+        pending("stateful", "rolling-min", Kind::Word, "Minimum value within a specified window."),
+        pending("stateful", "rolling-max", Kind::Word, "Maximum value within a specified window."),
+        pending("stateful", "rolling-mean", Kind::Word, "Mean of the values within a specified window."),
+        pending("stateful", "rolling-sum", Kind::Word, "Sum of the values within a specified window."),
+        pending("stateful", "des", Kind::Word, "[Double exponential smoothing](DES)."),
+        pending(
+            "stateful",
+            "sdes",
+            Kind::Word,
+            "Variant of [:des](stateful-des) that is deterministic as long as the step size does not change.",
+        ),
+        pending("stateful", "trend", Kind::Word, "Computes a moving average over the input window."),
+        pending("stateful", "integral", Kind::Word, "Sum the values across the evaluation context."),
+        pending("stateful", "cumulative-max", Kind::Word, "Compute the maximum value across the evaluation context."),
+        pending("stateful", "derivative", Kind::Word, "Opposite of [:integral](stateful-integral)."),
+        pending(
+            "stateful",
+            "approx-distinct-cumulative",
+            Kind::Macro,
+            "Estimate the cumulative number of distinct values recorded into a distinct count sketch from the start of the graph window up to each point in time.",
+        ),
+        pending("stateful", "des-simple", Kind::Macro, "Apply DES with preset parameters (10, 0.1, 0.5, :des)."),
+        pending("stateful", "des-fast", Kind::Macro, "Apply DES with preset parameters (10, 0.1, 0.02, :des)."),
+        pending("stateful", "des-slower", Kind::Macro, "Apply DES with preset parameters (10, 0.05, 0.03, :des)."),
+        pending("stateful", "des-slow", Kind::Macro, "Apply DES with preset parameters (10, 0.03, 0.04, :des)."),
+        pending(
+            "stateful",
+            "sdes-simple",
+            Kind::Macro,
+            "Apply sliding DES with preset parameters (10, 0.1, 0.5, :sdes).",
+        ),
+        pending(
+            "stateful",
+            "sdes-fast",
+            Kind::Macro,
+            "Apply sliding DES with preset parameters (10, 0.1, 0.02, :sdes).",
+        ),
+        pending(
+            "stateful",
+            "sdes-slower",
+            Kind::Macro,
+            "Apply sliding DES with preset parameters (10, 0.05, 0.03, :sdes).",
+        ),
+        pending(
+            "stateful",
+            "sdes-slow",
+            Kind::Macro,
+            "Apply sliding DES with preset parameters (10, 0.03, 0.04, :sdes).",
+        ),
+        pending("stateful", "des-epic-signal", Kind::Macro, "Shorthand macro (desEpicSignal)"),
+    ],
+};
+
+/// The `style` vocabulary: not implemented yet.
+pub static STYLE: Vocabulary = Vocabulary {
+    name: "style",
+    words: &[
+        pending("style", "legend", Kind::Word, "Set the legend text."),
+        pending("style", "decode", Kind::Word, "Perform decoding of the legend strings."),
+        pending("style", "s", Kind::Word, "Perform a search and replace on the legend strings."),
+        pending("style", "axis", Kind::Word, "Specify which Y-axis to use for the line."),
+        pending("style", "offset", Kind::Word, "Shift the time frame to use when fetching the data."),
+        pending("style", "filter", Kind::Word, "Filter the output based on another expression."),
+        pending(
+            "style",
+            "sort",
+            Kind::Word,
+            "Sort the results of an expression in the legend by one of the [summary statistics](filter-stat) or by the legend text.",
+        ),
+        pending("style", "order", Kind::Word, "Order to use for [sorting](style-sort) results."),
+        pending("style", "limit", Kind::Word, "Restrict the output to the first `N` lines from the input expression."),
+        pending("style", "head", Kind::Macro, "Restrict output to the first N lines."),
+        pending("style", "alpha", Kind::Word, "Set the alpha value for the colors on the line."),
+        pending("style", "color", Kind::Word, "Set the color for the line."),
+        pending(
+            "style",
+            "palette",
+            Kind::Word,
+            "Set the [palette](Color-Palettes) to use for the results of an expression.",
+        ),
+        pending("style", "ls", Kind::Word, "Set the line style."),
+        pending("style", "lw", Kind::Word, "The width of the stroke used when drawing the line."),
+        pending("style", "area", Kind::Macro, "Set the line style to area."),
+        pending("style", "line", Kind::Macro, "Set the line style to line."),
+        pending("style", "stack", Kind::Macro, "Set the line style to stack."),
+        pending("style", "heatmap", Kind::Macro, "Set the line style to heatmap."),
+        pending("style", "percentiles-heatmap", Kind::Macro, "Group by percentile and display as a heatmap."),
+        pending("style", "vspan", Kind::Macro, "Set the line style to vertical span."),
+        pending("style", "des-epic-viz", Kind::Macro, "Shorthand macro (desEpicViz)"),
+        pending("style", "strip-style", Kind::Word, "Remove all presentation settings from an expression."),
+    ],
+};

@@ -1,0 +1,109 @@
+//! Words and vocabularies: each word carries its name, parameter types, signature, summary and
+//! examples beside its code, as Atlas's words do, so references and tests come from one table.
+//!
+//! Design decision: a word is a plain `static` value with a function pointer, not a trait
+//! object; a vocabulary is a slice of them. Overloads (`:and` on queries here, on time series in
+//! the math vocabulary later) are several words with one name: the interpreter runs the first
+//! whose parameter types fit the stack, in vocabulary order.
+
+use crate::interpreter::{Context, Fail};
+use crate::item::Item;
+
+/// The type of one parameter, checked against the stack before a word runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// Any item.
+    Any,
+    /// A string literal.
+    Str,
+    /// A string literal that parses as a 32-bit integer.
+    Int,
+    /// A list.
+    List,
+    /// A list whose elements are all strings (or words, read as `:name`).
+    StrList,
+    /// A query expression.
+    Query,
+}
+
+impl Param {
+    /// Whether `item` fits this parameter.
+    pub fn accepts(self, item: &Item) -> bool {
+        match (self, item) {
+            (Param::Any, _) | (Param::Str, Item::Str(_)) | (Param::List, Item::List(_)) => true,
+            (Param::Int, Item::Str(s)) => s.parse::<i32>().is_ok(),
+            (Param::StrList, Item::List(l)) => l.items().iter().all(|i| i.as_text().is_some()),
+            (Param::Query, Item::Query(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a word is native code or a macro over other words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Native code.
+    Word,
+    /// A sequence of other words.
+    Macro,
+}
+
+/// What running a word does.
+#[derive(Clone, Copy)]
+pub(crate) enum Body {
+    /// Native code; parameters are checked before it runs.
+    Native(fn(&mut Context<'_>) -> Result<(), Fail>),
+    /// Runs these tokens (strings and `:words`) as a program.
+    Macro(&'static [&'static str]),
+    /// A word of a vocabulary not implemented yet: fails naming the vocabulary.
+    Pending,
+}
+
+/// One word of the stack language.
+#[derive(Clone, Copy)]
+pub struct Word {
+    /// The name without the colon: `eq` for `:eq`.
+    pub name: &'static str,
+    /// The vocabulary it belongs to: `standard`, `query`, `data`, ...
+    pub vocabulary: &'static str,
+    /// Native word or macro.
+    pub kind: Kind,
+    /// Parameter types, bottom of the stack first; the word runs only if the top items fit.
+    pub params: &'static [Param],
+    /// The stack effect, Forth style: `k:String v:String -- Query`.
+    pub signature: &'static str,
+    /// One sentence on what it does.
+    pub summary: &'static str,
+    /// Programs to run before the word, as Atlas lists them; an `ERROR:` prefix means the word
+    /// must fail on that stack.
+    pub examples: &'static [&'static str],
+    pub(crate) body: Body,
+}
+
+impl Word {
+    /// Whether the top of `stack` (bottom first) fits the parameters.
+    pub fn accepts(&self, stack: &[Item]) -> bool {
+        let Some(start) = stack.len().checked_sub(self.params.len()) else { return false };
+        stack.get(start..).is_some_and(|top| self.params.iter().zip(top).all(|(p, item)| p.accepts(item)))
+    }
+
+    /// Whether the word is implemented (not a placeholder for a later vocabulary).
+    pub fn is_implemented(&self) -> bool {
+        !matches!(self.body, Body::Pending)
+    }
+}
+
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Word").field("name", &self.name).field("vocabulary", &self.vocabulary).finish_non_exhaustive()
+    }
+}
+
+/// A named set of words.
+#[derive(Debug, Clone, Copy)]
+pub struct Vocabulary {
+    /// The vocabulary's name, as in Atlas: `standard`, `query`, ...
+    pub name: &'static str,
+    /// Its words, in the order Atlas lists them.
+    pub words: &'static [Word],
+}
