@@ -4,7 +4,9 @@
 //! [`ChunkRef`]s) into the `index` file and back; [`chunk_record`] and [`parse_chunk_record`] do
 //! the same for one chunk of the `chunks` file. The layouts are drawn in `docs/format/block.md`;
 //! this file is their only implementation. Decoding never trusts a count or a length: each is
-//! checked against the bytes left before anything is allocated, so any input is safe.
+//! checked against the bytes left before anything is allocated, so any input is safe. Both
+//! format versions are read: 1 (the head's XOR chunks as they were) and 2 (packed chunks led by
+//! an encoding byte, and a smaller series section); the writer writes 2, and 1 only for tests.
 //!
 //! Design decision: the decoder checks the postings section against the series section (every
 //! listed series carries the pair, and the lists hold exactly as many entries as the series
@@ -19,8 +21,11 @@ use crate::SeriesTags;
 pub(super) const CHUNKS_MAGIC: [u8; 4] = *b"PLBC";
 /// The first bytes of the `index` file.
 pub(super) const INDEX_MAGIC: [u8; 4] = *b"PLBI";
-/// The version byte after either magic.
-pub(super) const FILE_VERSION: u8 = 1;
+/// The version byte after either magic, as this code writes it: 2, with packed chunks (an
+/// encoding byte first) and series' first chunk references relative to the previous series'.
+pub(super) const FILE_VERSION: u8 = 2;
+/// The first version, still read: head-format XOR chunks, absolute first chunk references.
+pub(super) const FILE_VERSION_1: u8 = 1;
 /// Magic, version and three zero bytes.
 pub(super) const FILE_HEADER_LEN: usize = 8;
 /// The `index` file's table of contents: three section offsets and a CRC.
@@ -45,19 +50,45 @@ pub(super) struct IndexSeries {
     pub(super) chunks: Vec<ChunkRef>,
 }
 
-/// A file's 8-byte header.
-pub(super) fn file_header(magic: [u8; 4]) -> [u8; FILE_HEADER_LEN] {
-    [magic[0], magic[1], magic[2], magic[3], FILE_VERSION, 0, 0, 0]
+/// A file's 8-byte header for format `version`.
+pub(super) fn file_header(magic: [u8; 4], version: u8) -> [u8; FILE_HEADER_LEN] {
+    [magic[0], magic[1], magic[2], magic[3], version, 0, 0, 0]
 }
 
-/// Checks a file's header; the reason if it is wrong.
-pub(super) fn check_header(b: &[u8], magic: [u8; 4]) -> Result<(), String> {
+/// Checks a file's header and returns its format version (1 or 2); the reason if it is wrong.
+pub(super) fn check_header(b: &[u8], magic: [u8; 4]) -> Result<u8, String> {
     match b.get(..FILE_HEADER_LEN) {
         None => Err(format!("shorter than its {FILE_HEADER_LEN}-byte header")),
         Some(h) if h[..4] != magic => Err("wrong magic number".into()),
-        Some(h) if h[4] != FILE_VERSION => Err(format!("format version {} is unknown to this reader", h[4])),
+        Some(h) if h[4] != FILE_VERSION && h[4] != FILE_VERSION_1 => {
+            Err(format!("format version {} is unknown to this reader", h[4]))
+        }
         Some(h) if h[5..] != [0, 0, 0] => Err("reserved header bytes are not zero".into()),
-        Some(_) => Ok(()),
+        Some(h) => Ok(h[4]),
+    }
+}
+
+/// The shortest and longest chunk in a `chunks` file of format `version`.
+pub(super) fn chunk_len_range(version: u8) -> (usize, usize) {
+    if version == FILE_VERSION_1 {
+        (crate::chunkenc::HEADER_LEN, crate::chunkenc::MAX_BYTES)
+    } else {
+        (2, crate::chunkenc::MAX_PACKED_BYTES)
+    }
+}
+
+/// The longest record (length, chunk, CRC) in a `chunks` file of format `version`.
+pub(super) fn max_record_len(version: u8) -> usize {
+    chunk_len_range(version).1 + 3 + 4
+}
+
+/// The sample count of a chunk of a `chunks` file of format `version`, read from its header.
+pub(super) fn chunk_samples(chunk: &[u8], version: u8) -> Result<u64, String> {
+    if version == FILE_VERSION_1 {
+        let b = |i: usize| chunk.get(i).copied().unwrap_or(0);
+        Ok(u64::from(u16::from_be_bytes([b(0), b(1)])))
+    } else {
+        crate::chunkenc::packed_len(chunk).map(|n| n as u64).map_err(|e| e.to_string())
     }
 }
 
@@ -84,10 +115,11 @@ pub(super) fn chunk_record(chunk: &[u8]) -> Vec<u8> {
 
 /// The chunk bytes of the record at `pos` of `b` (its CRC checked) and where the next begins;
 /// the reason, without the offset, if the record is bad.
-pub(super) fn parse_chunk_record(b: &[u8], pos: usize) -> Result<(&[u8], usize), String> {
+pub(super) fn parse_chunk_record(b: &[u8], pos: usize, version: u8) -> Result<(&[u8], usize), String> {
     let mut c = Cursor { b, pos };
     let len = c.uvarint("a chunk length")?;
-    if len > crate::chunkenc::MAX_BYTES as u64 || len < crate::chunkenc::HEADER_LEN as u64 {
+    let (min, max) = chunk_len_range(version);
+    if len > max as u64 || len < min as u64 {
         return Err(format!("chunk length {len} is out of range"));
     }
     let chunk = c.bytes(len as usize, "a chunk")?;
@@ -164,8 +196,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The `index` file for `series`, which must be sorted by tags, unique, each with chunks.
-pub(super) fn encode_index(series: &[IndexSeries]) -> Vec<u8> {
+/// The `index` file of format `version` for `series`, which must be sorted by tags, unique,
+/// each with chunks.
+pub(super) fn encode_index(series: &[IndexSeries], version: u8) -> Vec<u8> {
     let mut syms: BTreeMap<&str, u64> = BTreeMap::new();
     for s in series {
         for (k, v) in s.tags.iter() {
@@ -188,6 +221,8 @@ pub(super) fn encode_index(series: &[IndexSeries]) -> Vec<u8> {
     let mut body = Vec::new();
     let mut postings: BTreeMap<(u64, u64), Vec<u64>> = BTreeMap::new();
     put_uvarint(&mut body, series.len() as u64);
+    // Version 2 writes a series' first chunk relative to the previous series' first chunk.
+    let mut base = (0i64, 0u64);
     for (r, s) in series.iter().enumerate() {
         put_uvarint(&mut body, s.tags.len() as u64);
         for (k, v) in s.tags.iter() {
@@ -200,10 +235,16 @@ pub(super) fn encode_index(series: &[IndexSeries]) -> Vec<u8> {
         let mut prev: Option<&ChunkRef> = None;
         for c in &s.chunks {
             match prev {
-                None => {
+                None if version == FILE_VERSION_1 => {
                     put_varint(&mut body, c.min_t);
                     put_uvarint(&mut body, c.max_t.wrapping_sub(c.min_t) as u64);
                     put_uvarint(&mut body, c.offset);
+                }
+                None => {
+                    put_varint(&mut body, c.min_t.wrapping_sub(base.0));
+                    put_uvarint(&mut body, c.max_t.wrapping_sub(c.min_t) as u64);
+                    put_varint(&mut body, c.offset.wrapping_sub(base.1) as i64);
+                    base = (c.min_t, c.offset);
                 }
                 Some(p) => {
                     put_uvarint(&mut body, c.min_t.wrapping_sub(p.max_t) as u64);
@@ -229,7 +270,7 @@ pub(super) fn encode_index(series: &[IndexSeries]) -> Vec<u8> {
         }
     }
 
-    let mut out = file_header(INDEX_MAGIC).to_vec();
+    let mut out = file_header(INDEX_MAGIC, version).to_vec();
     let mut offsets = [0u64; 3];
     for (i, sec) in [&symbols, &series_body, &post].into_iter().enumerate() {
         offsets[i] = out.len() as u64;
@@ -246,9 +287,9 @@ pub(super) fn encode_index(series: &[IndexSeries]) -> Vec<u8> {
     out
 }
 
-/// Decodes and checks a whole `index` file.
-pub(super) fn decode_index(b: &[u8]) -> Result<Vec<IndexSeries>, String> {
-    check_header(b, INDEX_MAGIC)?;
+/// Decodes and checks a whole `index` file; its format version and series.
+pub(super) fn decode_index(b: &[u8]) -> Result<(u8, Vec<IndexSeries>), String> {
+    let version = check_header(b, INDEX_MAGIC)?;
     let toc_start =
         b.len().checked_sub(TOC_LEN).filter(|&s| s >= FILE_HEADER_LEN).ok_or("too short for its table of contents")?;
     let toc = b.get(toc_start..).ok_or("too short for its table of contents")?;
@@ -276,9 +317,9 @@ pub(super) fn decode_index(b: &[u8]) -> Result<Vec<IndexSeries>, String> {
         return Err(format!("{} unknown bytes before the table of contents", toc_start - pos));
     }
     let symbols = decode_symbols(bodies.first().copied().unwrap_or_default())?;
-    let series = decode_series(bodies.get(1).copied().unwrap_or_default(), &symbols)?;
+    let series = decode_series(bodies.get(1).copied().unwrap_or_default(), &symbols, version)?;
     check_postings(bodies.get(2).copied().unwrap_or_default(), &symbols, &series)?;
-    Ok(series)
+    Ok((version, series))
 }
 
 /// The symbols section: sorted, unique UTF-8 strings.
@@ -310,12 +351,14 @@ fn symbol<'a>(c: &mut Cursor, syms: &[&'a str], what: &str) -> Result<(u64, &'a 
     Ok((r, s))
 }
 
-/// The series section, checked: tags valid and sorted, series sorted, chunks in time order.
-pub(super) fn decode_series(b: &[u8], syms: &[&str]) -> Result<Vec<IndexSeries>, String> {
+/// The series section of format `version`, checked: tags valid and sorted, series sorted,
+/// chunks in time order.
+pub(super) fn decode_series(b: &[u8], syms: &[&str], version: u8) -> Result<Vec<IndexSeries>, String> {
     let mut c = Cursor::new(b);
     // A series takes at least 6 bytes: tag count, one pair, chunk count, one chunk ref.
     let n = c.count("series count", 6)?;
     let mut out: Vec<IndexSeries> = Vec::with_capacity(n);
+    let mut base = (0i64, 0u64);
     for i in 0..n {
         let nt = c.uvarint("a tag count")?;
         if nt == 0 || nt > MAX_TAGS {
@@ -343,10 +386,17 @@ pub(super) fn decode_series(b: &[u8], syms: &[&str]) -> Result<Vec<IndexSeries>,
         let mut chunks: Vec<ChunkRef> = Vec::with_capacity(nc);
         for _ in 0..nc {
             let cr = match chunks.last() {
-                None => {
+                None if version == FILE_VERSION_1 => {
                     let min_t = c.varint("a chunk's min_t")?;
                     let span = c.uvarint("a chunk's span")?;
                     let offset = c.uvarint("a chunk's offset")?;
+                    ChunkRef { min_t, max_t: add(min_t, span)?, offset }
+                }
+                None => {
+                    let min_t = c.varint("a chunk's min_t")?.wrapping_add(base.0);
+                    let span = c.uvarint("a chunk's span")?;
+                    let offset = base.1.wrapping_add(c.varint("a chunk's offset")? as u64);
+                    base = (min_t, offset);
                     ChunkRef { min_t, max_t: add(min_t, span)?, offset }
                 }
                 Some(p) => {

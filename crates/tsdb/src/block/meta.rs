@@ -12,8 +12,9 @@ use super::ID_LEN;
 
 /// The largest `meta.json` a reader accepts.
 pub const MAX_META_BYTES: usize = 64 << 10;
-/// The `meta.json` version this code writes and reads.
-pub const META_VERSION: u64 = 1;
+/// The block format version this code writes (the `chunks` and `index` files carry the same);
+/// version 1 blocks are still read.
+pub const META_VERSION: u64 = 2;
 /// How deep the JSON reader nests before refusing.
 const MAX_DEPTH: usize = 8;
 
@@ -29,7 +30,7 @@ pub struct FileMeta {
 /// What a block holds, as written in its `meta.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockMeta {
-    /// The format version, [`META_VERSION`].
+    /// The block format version, [`META_VERSION`] or 1.
     pub version: u64,
     /// The block's id, also its directory's name.
     pub id: String,
@@ -88,7 +89,7 @@ impl BlockMeta {
             return Err("trailing bytes after the JSON object".into());
         }
         let version = v.u64_at(&["version"])?;
-        if version != META_VERSION {
+        if version != META_VERSION && version != 1 {
             return Err(format!("version {version} is unknown to this reader"));
         }
         let id = match v.get(&["id"]) {

@@ -1,8 +1,9 @@
 //! Immutable on-disk blocks: the samples of a closed time range, written once, read many times.
 //!
 //! A block is a directory named by its id ([`new_id`]: the first timestamp and a nonce, so names
-//! sort by time) holding `chunks` (the [`XorChunk`](crate::chunkenc::XorChunk) bytes back to
-//! back, each with a length and a CRC), `index` (a symbol table, the series sorted by tags with
+//! sort by time) holding `chunks` (the series' samples re-cut into
+//! [`PackedChunk`](crate::chunkenc::PackedChunk)s, each in its smallest encoding, back to back,
+//! each with a length and a CRC), `index` (a symbol table, the series sorted by tags with
 //! their chunk references, and postings per tag pair, each section CRC-checked) and `meta.json`
 //! ([`BlockMeta`]: the range, the counts and each file's size and CRC). [`BlockWriter::write`]
 //! builds one in a `.tmp` directory and renames it into place; [`Block::open`] checks everything

@@ -4,7 +4,9 @@
 //! (size, CRC, every record, and that the index refers to each record exactly once), and builds
 //! a [`MemIndex`] over the block's series, numbered 0.. in tag order (the local series ref).
 //! [`Block::read`] reads each selected series' chunks with one positioned read of the file, as
-//! a series' chunks lie back to back, and checks each chunk's CRC again.
+//! a series' chunks lie back to back, and checks each chunk's CRC again. Blocks of format
+//! version 2 hold [`PackedChunk`](crate::chunkenc::PackedChunk)s in any of their encodings;
+//! version 1 blocks, with the head's XOR chunks, are still read.
 //!
 //! Design decision: a corrupt block is an error naming the file and the reason, found at open
 //! rather than at a query, so the store can report and skip it once.
@@ -14,15 +16,22 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::format::{CHUNKS_MAGIC, FILE_HEADER_LEN, IndexSeries, check_header, decode_index, parse_chunk_record};
+use super::format::{
+    CHUNKS_MAGIC, FILE_HEADER_LEN, FILE_VERSION_1, IndexSeries, check_header, chunk_samples, decode_index,
+    max_record_len, parse_chunk_record,
+};
 use super::{BlockError, BlockMeta, CHUNKS_FILE, INDEX_FILE, META_FILE};
 use crate::SeriesTags;
-use crate::chunkenc::XorIter;
+use crate::chunkenc::{XorIter, decode_packed};
 use crate::head::SeriesData;
 use crate::index::{Matcher, MemIndex};
 
 /// The largest `index` file a reader loads, 1 GiB.
 pub const MAX_INDEX_BYTES: u64 = 1 << 30;
+
+/// Bytes `check_chunks` keeps unread in its window before reading more: above any record.
+const WINDOW_TAIL: usize = 1 << 15;
+const _: () = assert!(WINDOW_TAIL > crate::chunkenc::MAX_PACKED_BYTES + 7);
 
 /// An open, checked block.
 #[derive(Debug)]
@@ -30,6 +39,8 @@ pub struct Block {
     dir: PathBuf,
     meta: BlockMeta,
     meta_bytes: u64,
+    /// The format version of `index` and `chunks` (1 or 2).
+    version: u8,
     series: Vec<IndexSeries>,
     index: MemIndex,
     chunks: File,
@@ -48,8 +59,12 @@ impl Block {
         let index_path = dir.join(INDEX_FILE);
         let bytes = read_limited(&index_path, MAX_INDEX_BYTES)?;
         check_size_crc(&index_path, &bytes, meta.index_file.size, meta.index_file.crc32)?;
-        let series = decode_index(&bytes).map_err(|r| BlockError::corrupt(&index_path, r))?;
+        let (version, series) = decode_index(&bytes).map_err(|r| BlockError::corrupt(&index_path, r))?;
         drop(bytes);
+        if u64::from(version) != meta.version {
+            let reason = format!("format version {version}, meta.json says {}", meta.version);
+            return Err(BlockError::corrupt(&index_path, reason));
+        }
         if series.len() as u64 != meta.series {
             let reason = format!("{} series, meta.json says {}", series.len(), meta.series);
             return Err(BlockError::corrupt(&index_path, reason));
@@ -63,14 +78,14 @@ impl Block {
 
         let chunks_path = dir.join(CHUNKS_FILE);
         let chunks = File::open(&chunks_path).map_err(|e| BlockError::io(&chunks_path, e))?;
-        check_chunks(&chunks_path, &chunks, &meta, &series)?;
+        check_chunks(&chunks_path, &chunks, &meta, version, &series)?;
 
         let mut index = MemIndex::new();
         for (r, s) in series.iter().enumerate() {
             index.add(r as u64, &s.tags);
         }
         index.shrink_to_fit();
-        Ok(Block { dir: dir.to_path_buf(), meta, meta_bytes: meta_text.len() as u64, series, index, chunks })
+        Ok(Block { dir: dir.to_path_buf(), meta, meta_bytes: meta_text.len() as u64, version, series, index, chunks })
     }
 
     /// The block's `meta.json`.
@@ -135,30 +150,35 @@ impl Block {
         let wanted: Vec<_> = s.chunks.iter().filter(|c| c.max_t >= start && c.min_t <= end).collect();
         let (Some(&first), Some(&last)) = (wanted.first(), wanted.last()) else { return Ok(None) };
         let path = self.dir.join(CHUNKS_FILE);
-        // A record is at most a 2-byte length, MAX_BYTES and a 4-byte CRC.
-        let span_end =
-            last.offset.saturating_add(crate::chunkenc::MAX_BYTES as u64 + 6).min(self.meta.chunks_file.size);
+        let span_end = last.offset.saturating_add(max_record_len(self.version) as u64).min(self.meta.chunks_file.size);
         let len = usize::try_from(span_end.saturating_sub(first.offset)).unwrap_or(0);
         let mut buf = vec![0u8; len];
         self.chunks.read_exact_at(&mut buf, first.offset).map_err(|e| BlockError::io(&path, e))?;
         let mut data = SeriesData { tags: s.tags.clone(), timestamps: Vec::new(), values: Vec::new() };
         for c in wanted {
             let at = usize::try_from(c.offset - first.offset).unwrap_or(usize::MAX);
-            let (bytes, _) = parse_chunk_record(&buf, at)
-                .map_err(|r| BlockError::corrupt(&path, format!("the chunk at offset {}: {r}", c.offset)))?;
-            let mut it = XorIter::new(bytes);
-            for (t, v) in it.by_ref() {
+            let corrupt = |r: &dyn std::fmt::Display| {
+                BlockError::corrupt(&path, format!("the chunk at offset {}: {r}", c.offset))
+            };
+            let (bytes, _) = parse_chunk_record(&buf, at, self.version).map_err(|r| corrupt(&r))?;
+            let samples = if self.version == FILE_VERSION_1 {
+                let mut it = XorIter::new(bytes);
+                let samples: Vec<(i64, f64)> = it.by_ref().collect();
+                if let Some(e) = it.error() {
+                    return Err(corrupt(e));
+                }
+                samples
+            } else {
+                decode_packed(bytes).map_err(|e| corrupt(&e))?
+            };
+            for (t, v) in samples {
                 if t < c.min_t || t > c.max_t {
-                    let reason = format!("the chunk at offset {} has a sample outside its range", c.offset);
-                    return Err(BlockError::corrupt(&path, reason));
+                    return Err(corrupt(&"a sample outside the chunk's range"));
                 }
                 if t >= start && t <= end {
                     data.timestamps.push(t);
                     data.values.push(v);
                 }
-            }
-            if let Some(e) = it.error() {
-                return Err(BlockError::corrupt(&path, format!("the chunk at offset {}: {e}", c.offset)));
             }
         }
         Ok((!data.timestamps.is_empty()).then_some(data))
@@ -186,9 +206,16 @@ fn check_size_crc(path: &Path, bytes: &[u8], size: u64, crc: u32) -> Result<(), 
     Ok(())
 }
 
-/// Reads `chunks` through once: size and CRC against the meta, each record's CRC, and every
-/// index reference pointing at exactly one record; the sample counts add up to the meta's.
-fn check_chunks(path: &Path, f: &File, meta: &BlockMeta, series: &[IndexSeries]) -> Result<(), BlockError> {
+/// Reads `chunks` through once: size and CRC against the meta, the header's version against the
+/// index's, each record's CRC, and every index reference pointing at exactly one record; the
+/// sample counts add up to the meta's.
+fn check_chunks(
+    path: &Path,
+    f: &File,
+    meta: &BlockMeta,
+    version: u8,
+    series: &[IndexSeries],
+) -> Result<(), BlockError> {
     let len = f.metadata().map_err(|e| BlockError::io(path, e))?.len();
     if len != meta.chunks_file.size {
         return Err(BlockError::corrupt(path, format!("{len} bytes, meta.json says {}", meta.chunks_file.size)));
@@ -203,7 +230,7 @@ fn check_chunks(path: &Path, f: &File, meta: &BlockMeta, series: &[IndexSeries])
     }
     let mut hasher = crc32fast::Hasher::new();
     let mut reader = std::io::BufReader::with_capacity(1 << 16, f);
-    // Read in windows; a record never exceeds MAX_BYTES + 6, so keep the tail between reads.
+    // Read in windows, keeping at least WINDOW_TAIL bytes (more than a record) between reads.
     let mut buf: Vec<u8> = Vec::new();
     let mut base = 0u64; // file offset of buf[0]
     let mut pos = 0usize; // next record in buf
@@ -212,7 +239,7 @@ fn check_chunks(path: &Path, f: &File, meta: &BlockMeta, series: &[IndexSeries])
     let mut eof = false;
     let mut header_checked = false;
     loop {
-        if !eof && buf.len() - pos < 1 << 15 {
+        if !eof && buf.len() - pos < WINDOW_TAIL {
             buf.drain(..pos);
             base += pos as u64;
             pos = 0;
@@ -224,7 +251,10 @@ fn check_chunks(path: &Path, f: &File, meta: &BlockMeta, series: &[IndexSeries])
             continue;
         }
         if !header_checked {
-            check_header(&buf, CHUNKS_MAGIC).map_err(|r| BlockError::corrupt(path, r))?;
+            let found = check_header(&buf, CHUNKS_MAGIC).map_err(|r| BlockError::corrupt(path, r))?;
+            if found != version {
+                return Err(BlockError::corrupt(path, format!("format version {found}, the index's is {version}")));
+            }
             pos = FILE_HEADER_LEN;
             header_checked = true;
             continue;
@@ -233,16 +263,15 @@ fn check_chunks(path: &Path, f: &File, meta: &BlockMeta, series: &[IndexSeries])
             break;
         }
         let offset = base + pos as u64;
-        let (chunk, next) = parse_chunk_record(&buf, pos)
-            .map_err(|r| BlockError::corrupt(path, format!("the chunk at offset {offset}: {r}")))?;
+        let corrupt = |r: String| BlockError::corrupt(path, format!("the chunk at offset {offset}: {r}"));
+        let (chunk, next) = parse_chunk_record(&buf, pos, version).map_err(corrupt)?;
         if refs.get(records) != Some(&offset) {
             return Err(BlockError::corrupt(
                 path,
                 format!("the chunk at offset {offset} is not the one the index refers to"),
             ));
         }
-        samples +=
-            u64::from(u16::from_be_bytes([chunk.first().copied().unwrap_or(0), chunk.get(1).copied().unwrap_or(0)]));
+        samples += chunk_samples(chunk, version).map_err(corrupt)?;
         records += 1;
         pos = next;
     }

@@ -115,7 +115,7 @@ fn round_trip_exact() {
     let (meta, path) = write(tmp.path(), &data);
     assert_eq!(meta.series, 300);
     assert_eq!(meta.samples, 300 * 600);
-    assert!(meta.chunks >= 300 * 3, "several chunks a series: {}", meta.chunks);
+    assert_eq!(meta.chunks, 300, "one block chunk a series of 600 samples");
     let block = Block::open(&path).unwrap();
     assert_eq!(block.meta(), &meta);
     assert_eq!(block.meta().min_t, data.iter().map(|(_, s)| s[0].0).min().unwrap());
@@ -306,8 +306,10 @@ fn bytes_per_sample_of_realistic_series() {
 /// Frames `body` as a valid section, so the section decoders see arbitrary bodies past the CRC.
 fn section_checks(symbols: &[u8], series: &[u8], postings: &[u8]) {
     if let Ok(syms) = format::decode_symbols(symbols) {
-        if let Ok(s) = format::decode_series(series, &syms) {
-            let _ = format::check_postings(postings, &syms, &s);
+        for version in [format::FILE_VERSION_1, format::FILE_VERSION] {
+            if let Ok(s) = format::decode_series(series, &syms, version) {
+                let _ = format::check_postings(postings, &syms, &s);
+            }
         }
         let _ = format::check_postings(postings, &syms, &[]);
     }
@@ -331,7 +333,8 @@ proptest! {
         section_checks(&a, &b, &c);
         let _ = format::decode_index(&a);
         let _ = BlockMeta::from_json(&a);
-        let _ = format::parse_chunk_record(&a, 0);
+        let _ = format::parse_chunk_record(&a, 0, format::FILE_VERSION_1);
+        let _ = format::parse_chunk_record(&a, 0, format::FILE_VERSION);
     }
 
     #[test]
@@ -345,8 +348,10 @@ proptest! {
             v.sort_by(|a, b| a.tags.cmp(&b.tags));
             v
         };
-        let index = format::encode_index(&series);
-        prop_assert_eq!(format::decode_index(&index).unwrap(), series);
+        let index = format::encode_index(&series, format::FILE_VERSION);
+        prop_assert_eq!(format::decode_index(&index).unwrap(), (format::FILE_VERSION, series.clone()));
+        let index_1 = format::encode_index(&series, format::FILE_VERSION_1);
+        prop_assert_eq!(format::decode_index(&index_1).unwrap(), (format::FILE_VERSION_1, series));
         // Pull the section bodies back out and damage one past its CRC.
         let mut bodies = Vec::new();
         let mut pos = format::FILE_HEADER_LEN;
@@ -380,4 +385,91 @@ fn varint_edges() {
     // Eleven bytes, or a tenth byte with more than the 64th bit, are refused.
     assert!(format::Cursor::new(&[0xff; 11]).uvarint("x").is_err());
     assert!(format::Cursor::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).uvarint("x").is_err());
+}
+
+#[test]
+fn one_block_mixes_encodings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = Lcg(3);
+    let mut counter = 0.0;
+    let data: Vec<(SeriesTags, Vec<(i64, f64)>)> = ["counter", "decimal", "third", "stale", "random"]
+        .iter()
+        .map(|&name| {
+            let s = (0..300i64)
+                .map(|j| {
+                    let r = rng.next();
+                    let v = match name {
+                        "counter" => {
+                            counter += (r % 50) as f64;
+                            counter
+                        }
+                        "decimal" => (r % 10_000) as f64 / 100.0,
+                        "third" => 1.0 / 3.0,
+                        // Small integers with Prometheus's stale marker now and then.
+                        "stale" if j % 17 == 0 => f64::from_bits(0x7ff0_0000_0000_0002),
+                        "stale" => (r % 100) as f64,
+                        _ => f64::from_bits(r << 31 ^ rng.next()),
+                    };
+                    (1_700_000_000_000 + j * 10_000, v)
+                })
+                .collect();
+            (tags(&[("name", name)]), s)
+        })
+        .collect();
+    let (meta, path) = write(tmp.path(), &data);
+    let bytes = std::fs::read(path.join(CHUNKS_FILE)).unwrap();
+    assert_eq!(bytes[4], format::FILE_VERSION);
+    let mut pos = format::FILE_HEADER_LEN;
+    let mut seen = std::collections::BTreeSet::new();
+    while pos < bytes.len() {
+        let (chunk, next) = format::parse_chunk_record(&bytes, pos, format::FILE_VERSION).unwrap();
+        seen.insert(crate::chunkenc::Encoding::from_byte(chunk[0]).unwrap().name());
+        pos = next;
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["constant", "decimal", "float_bits", "integer", "xor"]);
+    assert_eq!(meta.chunks, 5);
+    let block = Block::open(&path).unwrap();
+    let got: Vec<_> =
+        block.read(&Matcher::True, i64::MIN, i64::MAX).unwrap().iter().map(|d| (d.tags.clone(), bits(d))).collect();
+    assert_eq!(got, expected(&data, &Matcher::True, i64::MIN, i64::MAX));
+}
+
+#[test]
+fn version_1_blocks_are_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(40, 600);
+    let meta = BlockWriter::write_version_1(tmp.path(), data.iter().map(|(t, s)| (t.clone(), chunks_of(s)))).unwrap();
+    assert_eq!(meta.version, 1);
+    assert!(meta.chunks >= 40 * 3, "the head's chunks as they are: {}", meta.chunks);
+    let block = Block::open(&tmp.path().join(&meta.id)).unwrap();
+    let got: Vec<_> =
+        block.read(&Matcher::True, i64::MIN, i64::MAX).unwrap().iter().map(|d| (d.tags.clone(), bits(d))).collect();
+    assert_eq!(got, expected(&data, &Matcher::True, i64::MIN, i64::MAX));
+    let (s, e) = (data[0].1[100].0, data[0].1[400].0);
+    let got: Vec<_> = block.read(&Matcher::True, s, e).unwrap().iter().map(|d| (d.tags.clone(), bits(d))).collect();
+    assert_eq!(got, expected(&data, &Matcher::True, s, e));
+}
+
+#[test]
+fn files_of_another_version_than_the_meta_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(5, 50);
+    let v1 = BlockWriter::write_version_1(tmp.path(), data.iter().map(|(t, s)| (t.clone(), chunks_of(s)))).unwrap();
+    let v2 = write(tmp.path(), &data).0;
+    // The version 1 index under a version 2 meta.json: the index names the mismatch.
+    let (p1, p2) = (tmp.path().join(&v1.id), tmp.path().join(&v2.id));
+    std::fs::copy(p1.join(INDEX_FILE), p2.join(INDEX_FILE)).unwrap();
+    let mut meta = v2.clone();
+    meta.index_file = v1.index_file;
+    std::fs::write(p2.join(META_FILE), meta.to_json()).unwrap();
+    let err = Block::open(&p2).unwrap_err();
+    assert!(err.to_string().contains("format version 1, meta.json says 2"), "{err}");
+    // And a version 2 chunks file under a version 1 index and meta.
+    std::fs::copy(p2.join(CHUNKS_FILE), p1.join(CHUNKS_FILE)).unwrap();
+    let mut meta = v1.clone();
+    meta.chunks_file = v2.chunks_file;
+    meta.chunks = v2.chunks;
+    std::fs::write(p1.join(META_FILE), meta.to_json()).unwrap();
+    let err = Block::open(&p1).unwrap_err();
+    assert_names(err, CHUNKS_FILE);
 }

@@ -121,28 +121,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn read_value(&mut self, may_be_unchanged: bool) -> Result<(), ChunkError> {
-        if may_be_unchanged && !self.bit("value code")? {
-            return Ok(());
-        }
-        if !self.bit("value code")? {
-            if self.st.sig == 0 {
-                return Err(self.err("an XOR window reused before one was opened"));
-            }
-            let bits = self.r.read_bits(self.st.sig).ok_or_else(|| self.err("XOR bits"))?;
-            self.st.v ^= shl(bits, self.st.trail());
-        } else {
-            let lead = self.r.read_bits(LEAD_BITS).ok_or_else(|| self.err("XOR window"))? as u32;
-            let sig = self.r.read_bits(SIG_BITS).ok_or_else(|| self.err("XOR window"))? as u32;
-            let sig = if sig == 0 { 64 } else { sig };
-            if lead + sig > 64 {
-                return Err(self.err("an XOR window wider than 64 bits"));
-            }
-            self.st.lead = lead;
-            self.st.sig = sig;
-            let bits = self.r.read_bits(sig).ok_or_else(|| self.err("XOR bits"))?;
-            self.st.v ^= shl(bits, self.st.trail());
-        }
-        Ok(())
+        get_xor_value(&mut self.r, &mut self.st, may_be_unchanged).map_err(|what| self.err(what))
     }
 
     fn bit(&mut self, what: &str) -> Result<bool, ChunkError> {
@@ -152,6 +131,32 @@ impl<'a> Decoder<'a> {
     fn err(&self, what: &str) -> ChunkError {
         ChunkError::corrupt(format!("sample {} of {}: bad or missing {what}", self.done + 1, self.total))
     }
+}
+
+/// Reads a value written by [`put_xor_value`](super::xor::put_xor_value) into `st.v`, updating
+/// the window; on bad bits, what was bad.
+pub(super) fn get_xor_value(r: &mut BitReader, st: &mut State, may_be_unchanged: bool) -> Result<(), &'static str> {
+    let mut bit = || r.read_bit().ok_or("value code");
+    if may_be_unchanged && !bit()? {
+        return Ok(());
+    }
+    if !bit()? {
+        if st.sig == 0 {
+            return Err("XOR window (reused before one was opened)");
+        }
+    } else {
+        let lead = r.read_bits(LEAD_BITS).ok_or("XOR window")? as u32;
+        let sig = r.read_bits(SIG_BITS).ok_or("XOR window")? as u32;
+        let sig = if sig == 0 { 64 } else { sig };
+        if lead + sig > 64 {
+            return Err("XOR window (wider than 64 bits)");
+        }
+        st.lead = lead;
+        st.sig = sig;
+    }
+    let bits = r.read_bits(st.sig).ok_or("XOR bits")?;
+    st.v ^= shl(bits, st.trail());
+    Ok(())
 }
 
 /// The samples of a chunk's bytes in time order. On bytes that are not a valid chunk it ends

@@ -5,7 +5,12 @@
 //! first value in full, then each value XORed with the previous one, the window of meaningful
 //! bits reused while the XOR fits in it. [`XorIter`] decodes a chunk's bytes, and
 //! [`XorChunk::from_bytes`] validates bytes read back from disk or the WAL so that iterating and
-//! appending to them cannot panic. The byte layout is documented in `docs/format/chunks.md`.
+//! appending to them cannot panic. Blocks, written once with every sample known, store
+//! [`PackedChunk`]s instead: up to [`MAX_PACKED_SAMPLES`] samples, timestamps bit-packed as
+//! integers, values in whichever [`Encoding`] is smallest for the chunk (constant, integer,
+//! decimal, XOR or raw bit patterns); [`pack_series`] cuts a series into them and
+//! [`decode_packed`] reads them back. The byte layouts are documented in
+//! `docs/format/chunks.md`.
 //!
 //! Design decision: from the third sample on, a one-bit code `0` means "timestamp on the same
 //! step and value unchanged", the commonest sample of constant series, so they cost one bit a
@@ -14,13 +19,21 @@
 //! stale marker, Atlas's NaN), -0.0 and the infinities round-trip exactly.
 
 mod bitstream;
+mod intseq;
 mod iter;
+mod packed;
 mod xor;
 
+#[cfg(test)]
+mod packed_tests;
 #[cfg(test)]
 mod tests;
 
 pub use iter::XorIter;
+pub use packed::{
+    Encoding, MAX_DECIMALS, MAX_PACKED_BYTES, MAX_PACKED_SAMPLES, PackError, PackedChunk, decode_packed, pack_series,
+    packed_len,
+};
 pub use xor::XorChunk;
 
 /// The most samples a chunk holds: 40 minutes at a 10 s step.

@@ -164,33 +164,9 @@ impl XorChunk {
         }
     }
 
-    /// Writes the value's XOR with the previous one. With `may_be_unchanged` a leading `0` means
-    /// unchanged and `1` announces a changed value; without it the value is known to differ.
+    /// Writes the value's XOR with the previous one (see [`put_xor_value`]).
     fn write_value(&mut self, bits: u64, may_be_unchanged: bool) {
-        let xor = bits ^ self.st.v;
-        if may_be_unchanged {
-            if xor == 0 {
-                self.w.write_bit(false);
-                return;
-            }
-            self.w.write_bit(true);
-        }
-        let lead = xor.leading_zeros().min((1 << LEAD_BITS) - 1);
-        let trail = xor.trailing_zeros();
-        let sig = 64 - lead - trail;
-        let st = self.st;
-        let fits = st.sig > 0 && lead >= st.lead && trail >= st.trail();
-        if fits && (self.reuse_any_fit || st.sig <= sig + NEW_WINDOW_COST) {
-            self.w.write_bit(false);
-            self.w.write_bits(xor >> st.trail(), st.sig);
-        } else {
-            self.w.write_bit(true);
-            self.w.write_bits(u64::from(lead), LEAD_BITS);
-            self.w.write_bits(u64::from(sig), SIG_BITS); // 64 wraps to 0 in six bits
-            self.w.write_bits(xor >> trail, sig);
-            self.st.lead = lead;
-            self.st.sig = sig;
-        }
+        put_xor_value(&mut self.w, &mut self.st, bits, may_be_unchanged, self.reuse_any_fit);
     }
 
     /// Test hook: bits written so far, header included.
@@ -204,6 +180,36 @@ impl XorChunk {
     pub(super) fn with_reuse_any_fit(mut self) -> XorChunk {
         self.reuse_any_fit = true;
         self
+    }
+}
+
+/// Writes `bits` XORed with `st.v` (which it leaves unchanged) and updates `st`'s window. With
+/// `may_be_unchanged` a leading `0` means unchanged and `1` announces a changed value; without it
+/// the value is known to differ. With `reuse_any_fit` the current window is reused whenever the
+/// XOR fits it (Gorilla's rule), otherwise only while that is no dearer than a new window.
+pub(super) fn put_xor_value(w: &mut BitWriter, st: &mut State, bits: u64, may_be_unchanged: bool, reuse_any_fit: bool) {
+    let xor = bits ^ st.v;
+    if may_be_unchanged {
+        if xor == 0 {
+            w.write_bit(false);
+            return;
+        }
+        w.write_bit(true);
+    }
+    let lead = xor.leading_zeros().min((1 << LEAD_BITS) - 1);
+    let trail = xor.trailing_zeros();
+    let sig = 64 - lead - trail;
+    let fits = st.sig > 0 && lead >= st.lead && trail >= st.trail();
+    if fits && (reuse_any_fit || st.sig <= sig + NEW_WINDOW_COST) {
+        w.write_bit(false);
+        w.write_bits(xor >> st.trail(), st.sig);
+    } else {
+        w.write_bit(true);
+        w.write_bits(u64::from(lead), LEAD_BITS);
+        w.write_bits(u64::from(sig), SIG_BITS); // 64 wraps to 0 in six bits
+        w.write_bits(xor >> trail, sig);
+        st.lead = lead;
+        st.sig = sig;
     }
 }
 
