@@ -206,3 +206,72 @@ fn prometheus_remote_write_is_stored_with_its_name_label() {
     assert_eq!(status, 400);
     assert!(resp.contains("snappy"), "{resp}");
 }
+
+#[test]
+fn tag_listings_take_an_atlas_query_limit_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["server", "--data", dir.path().to_str().unwrap()]);
+    let t = now_ms() - 10_000;
+    let metrics: Vec<Value> = (0..6)
+        .map(|i| {
+            let name = if i % 2 == 0 { "cpu.user" } else { "mem.free" };
+            json!({"tags": {"name": name, "nf.node": format!("i-{i}"), "nf.zone": format!("z{}", i % 3)}, "timestamp": t, "value": 1.0})
+        })
+        .collect();
+    let body = json!({"tags": {"nf.app": "www"}, "metrics": metrics}).to_string();
+    assert_eq!(http(&server.addr, "POST", "/api/v1/publish", body.as_bytes()).0, 200);
+    let get = |path: &str| {
+        let (status, body) = http(&server.addr, "GET", path, b"");
+        (status, serde_json::from_str::<Value>(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}")))
+    };
+    assert_eq!(get("/api/v1/tags/nf.node?q=name,cpu.user,:eq"), (200, json!(["i-0", "i-2", "i-4"])));
+    assert_eq!(get("/api/v1/tags/nf.node?q=name,cpu.user,:eq,nf.zone,z1,:eq,:and"), (200, json!(["i-4"])));
+    assert_eq!(get("/api/v1/tags/nf.node?q=nf.node,(,i-1,i-5,),:in,:not&limit=2"), (200, json!(["i-0", "i-2"])));
+    assert_eq!(get("/api/v1/tags/nf.node?limit=2&offset=i-2"), (200, json!(["i-3", "i-4"])));
+    assert_eq!(get("/api/v1/tags?q=name,mem,:re"), (200, json!(["name", "nf.app", "nf.node", "nf.zone"])));
+    assert_eq!(get("/api/v1/tags/nf.node?q=name,nothing,:eq"), (200, json!([])));
+    let (status, err) = get("/api/v1/tags/nf.node?q=name,:eq");
+    assert_eq!(status, 400);
+    assert!(err["message"].as_str().unwrap().contains(":eq"), "the error names the word: {err}");
+    assert_eq!(get("/api/v1/tags/nf.node?limit=0").0, 400);
+}
+
+/// 100k new series of one metric in ten requests: the per-name limit (10k a minute, refilled
+/// as time passes) lets about the first 10k in and refuses the rest with the reason, every
+/// refused datapoint is counted, and the server keeps serving.
+#[test]
+fn a_burst_of_100k_new_series_is_refused_with_a_reason_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["server", "--data", dir.path().to_str().unwrap()]);
+    let t = now_ms() - 10_000;
+    let (mut answers, mut rejected) = (Vec::new(), 0);
+    for part in 0..10 {
+        let metrics: Vec<Value> = (0..10_000)
+            .map(|i| json!({"tags": {"name": "burst", "id": format!("{}", part * 10_000 + i)}, "timestamp": t, "value": 1.0}))
+            .collect();
+        let body = json!({"metrics": metrics}).to_string();
+        let (status, resp) = http(&server.addr, "POST", "/api/v1/publish", body.as_bytes());
+        answers.push(status);
+        if status != 200 {
+            assert!(status == 202 || status == 400, "{status}: {resp}");
+            let v: Value = serde_json::from_str(&resp).unwrap();
+            rejected += v["errorCount"].as_u64().unwrap();
+            assert!(v["message"][0].as_str().unwrap().contains("too many new series for metric"), "{resp}");
+        }
+    }
+    assert_eq!(answers[0], 200, "{answers:?}");
+    assert!((89_000..90_000).contains(&rejected), "about 90k refused, not {rejected}: {answers:?}");
+    let (status, body) = http(&server.addr, "GET", "/api/v1/tags/id?limit=100000", b"");
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Vec<String>>(&body).unwrap().len() as u64, 100_000 - rejected);
+    // Another metric is not held back by the burst's name, and the known series still append.
+    let ok = json!({"metrics": [
+        {"tags": {"name": "other"}, "timestamp": t, "value": 1.0},
+        {"tags": {"name": "burst", "id": "7"}, "timestamp": t + 1000, "value": 2.0}
+    ]})
+    .to_string();
+    assert_eq!(http(&server.addr, "POST", "/api/v1/publish", ok.as_bytes()).0, 200);
+    let (_, metrics) = http(&server.addr, "GET", "/metrics", b"");
+    let line = format!("plumb_server_datapoints_total{{outcome=\"rejected\"}} {rejected}");
+    assert!(metrics.lines().any(|l| l == line), "{line} missing from {metrics}");
+}

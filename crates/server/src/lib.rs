@@ -13,4 +13,5 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod run;
+pub mod select;
 pub mod selfmetrics;

@@ -206,6 +206,30 @@ impl Db {
         values.into_iter().map(str::to_string).collect()
     }
 
+    /// The tag keys of the series `m` selects in the blocks and the head, sorted.
+    pub fn tag_keys_matching(&self, m: &Matcher) -> Result<Vec<String>, DbError> {
+        let mut keys: BTreeSet<&str> = BTreeSet::new();
+        self.each_selected(m, |tags| keys.extend(tags.iter().map(|(k, _)| k)))?;
+        Ok(keys.into_iter().map(str::to_string).collect())
+    }
+
+    /// The values of `key` in the series `m` selects in the blocks and the head, sorted.
+    pub fn tag_values_matching(&self, key: &str, m: &Matcher) -> Result<Vec<String>, DbError> {
+        let mut values: BTreeSet<&str> = BTreeSet::new();
+        self.each_selected(m, |tags| values.extend(tags.get(key)))?;
+        Ok(values.into_iter().map(str::to_string).collect())
+    }
+
+    /// Calls `f` with the tags of every series `m` selects, in the blocks then the head (a
+    /// series in several is visited once per place).
+    fn each_selected<'s>(&'s self, m: &Matcher, mut f: impl FnMut(&'s SeriesTags)) -> Result<(), DbError> {
+        for b in &self.blocks {
+            b.select(m)?.into_iter().filter_map(|r| b.tags(r)).for_each(&mut f);
+        }
+        self.head.select(m)?.into_iter().filter_map(|id| self.head.tags(id)).for_each(&mut f);
+        Ok(())
+    }
+
     /// Series in the head.
     pub fn series_count(&self) -> usize {
         self.head.series_count()

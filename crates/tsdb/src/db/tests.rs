@@ -256,3 +256,22 @@ fn bytes_per_sample_on_disk_for_a_realistic_set() {
         started.elapsed()
     );
 }
+
+#[test]
+fn tag_listings_restricted_by_a_matcher_cover_blocks_and_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut db, _) = Db::open(dir.path(), opts()).unwrap();
+    let mk = |pairs: &[(&str, &str)]| {
+        SeriesTags::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+    };
+    db.append(vec![(mk(&[("name", "cpu"), ("nf.node", "i-1"), ("mode", "user")]), 1_000, 1.0)]).unwrap();
+    db.append(vec![(mk(&[("name", "mem"), ("nf.node", "i-2")]), 1_000, 1.0)]).unwrap();
+    db.append(vec![(mk(&[("name", "cpu"), ("nf.node", "i-3"), ("zone", "a")]), 9_000_000, 1.0)]).unwrap();
+    db.compact(i64::MAX).unwrap();
+    assert_eq!(db.blocks().len(), 1, "the first two series are in a block, the third in the head");
+    let cpu = Matcher::Eq("name".into(), "cpu".into());
+    assert_eq!(db.tag_values_matching("nf.node", &cpu).unwrap(), ["i-1", "i-3"]);
+    assert_eq!(db.tag_keys_matching(&cpu).unwrap(), ["mode", "name", "nf.node", "zone"]);
+    assert_eq!(db.tag_values_matching("nf.node", &Matcher::True).unwrap(), db.tag_values("nf.node"));
+    assert!(db.tag_values_matching("nf.node", &Matcher::False).unwrap().is_empty());
+}
