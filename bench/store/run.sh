@@ -7,7 +7,8 @@
 # the target's CPU seconds meanwhile; resident memory (VmRSS, VmHWM) after ingest, per active
 # series; bytes on disk per sample, as the target left it after ingest and compacted (Prometheus:
 # a snapshot of the head, which writes it as a block; VictoriaMetrics: after /internal/force_flush
-# and /internal/force_merge, data/ + indexdb/ without caches; plumb: WAL + blocks as they are); restart time, from process start to
+# and /internal/force_merge, data/ + indexdb/ without caches; plumb: after `plumb tsdb compact`
+# on the stopped store, which writes its whole head to blocks); restart time, from process start to
 # the first answer equal to the one given before the restart.
 #
 # Usage: bench/store/run.sh
@@ -216,6 +217,12 @@ for target in $TARGETS; do
     [ "$answer" = "$before" ] || { log "$target: after restart the probe gave '$answer', not '$before'"; restart=""; }
     rss_restarted=$(status_kb "$PID" VmRSS)
     stop
+    if [ "$target" = plumb ]; then
+        # plumb has no online snapshot: compact the stopped store offline, after the restart
+        # check so that the restart replays the WAL as Prometheus's does.
+        "$PLUMB" tsdb compact --data "$data" --json >"$OUT/plumb-compact.json"
+        compacted=$(dir_bytes "$data")
+    fi
     cat >"$OUT/$target.json" <<EOF
 {"target":"$target","rss_idle_kb":${rss_idle:-0},"rss_kb":${rss:-0},"hwm_kb":${hwm:-0},"cpu_ticks":$((cpu1 - cpu0)),
  "clk_tck":$(getconf CLK_TCK),"stored_samples":${stored:-0},"disk_after_ingest":${disk_after_ingest:-0},

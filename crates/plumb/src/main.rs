@@ -22,6 +22,7 @@ enum Command {
     Agent(cmd::agent::AgentArgs),
     Server(cmd::server::ServerArgs),
     Metrics(cmd::metrics::MetricsArgs),
+    Tsdb(cmd::tsdb::TsdbArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Agent(args) => cmd::agent::run(args),
         Command::Server(args) => cmd::server::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
+        Command::Tsdb(args) => cmd::tsdb::run(args),
     };
     match result {
         Ok(code) => code,

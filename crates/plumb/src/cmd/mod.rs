@@ -4,3 +4,4 @@ pub mod agent;
 pub mod metrics;
 pub mod server;
 pub mod stat;
+pub mod tsdb;

@@ -37,6 +37,34 @@ impl Db {
         Ok(report)
     }
 
+    /// Writes everything the head holds to blocks (one per aligned range, the open one too),
+    /// drops it from the head and shrinks the WAL to the series alone. From then on the head
+    /// refuses samples before the end of the last range written. For offline use (`plumb tsdb
+    /// compact`) and for measuring a store's compacted size, as Prometheus's snapshot does.
+    pub fn flush_head(&mut self) -> Result<CompactReport, DbError> {
+        let r = self.opts.block_range_ms;
+        let mut report = CompactReport::default();
+        while let Some((first, _)) = self.head.time_range() {
+            let start = first.div_euclid(r).saturating_mul(r);
+            let end = start.saturating_add(r);
+            let series = self.head.cut(start, end);
+            if !series.is_empty() {
+                let meta = BlockWriter::write(&self.dir, series)?;
+                self.blocks.push(Block::open(&self.dir.join(&meta.id))?);
+                report.blocks.push(meta);
+            }
+            report.series_dropped += self.head.drop_before(end);
+            if end == i64::MAX {
+                break;
+            }
+        }
+        self.blocks.sort_by_key(|b| (b.meta().min_t, b.meta().max_t));
+        if !report.blocks.is_empty() {
+            report.checkpoint = Some(self.head.checkpoint()?);
+        }
+        Ok(report)
+    }
+
     /// The first half of [`Db::compact`]: the blocks, without the WAL checkpoint.
     pub(super) fn write_blocks(&mut self, now_ms: i64) -> Result<CompactReport, DbError> {
         let r = self.opts.block_range_ms;

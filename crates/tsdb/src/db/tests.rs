@@ -275,3 +275,20 @@ fn tag_listings_restricted_by_a_matcher_cover_blocks_and_head() {
     assert_eq!(db.tag_values_matching("nf.node", &Matcher::True).unwrap(), db.tag_values("nf.node"));
     assert!(db.tag_values_matching("nf.node", &Matcher::False).unwrap().is_empty());
 }
+
+#[test]
+fn flush_head_writes_everything_to_blocks_and_empties_the_wal_of_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut db, _) = Db::open(dir.path(), opts()).unwrap();
+    fill(&mut db, 0, 250_000);
+    let m = Matcher::Has("nf.node".into());
+    let before = db.read(&m, 0, i64::MAX).unwrap();
+    let report = db.flush_head().unwrap();
+    assert_eq!(report.blocks.len(), 3, "ranges [0,R), [R,2R), [2R,3R) with R = {R}");
+    assert_eq!(db.sample_count(), 0);
+    assert_eq!(report.checkpoint.unwrap().samples, 0);
+    assert_eq!(db.read(&m, 0, i64::MAX).unwrap(), before);
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.read(&m, 0, i64::MAX).unwrap(), before, "the same after a restart");
+}
