@@ -126,6 +126,26 @@ async fn record_self_metrics(head: Arc<Mutex<Db>>, stats: Arc<ServerStats>, inte
 /// blocks are deleted past the retention.
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(60);
 
+/// One round of maintenance: every closed range compacted, its block written without the
+/// store's lock (appends and reads go on meanwhile), then the WAL checkpoint and retention under
+/// it. Returns the blocks written and removed.
+fn maintain_once(store: &Mutex<Db>) -> Result<(usize, usize), plumb_tsdb::db::DbError> {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let lock = || store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut written = 0;
+    loop {
+        let Some(pending) = lock().begin_compaction(now_ms) else { break };
+        let block = pending.write()?;
+        written += lock().finish_compaction(block).blocks.len();
+    }
+    let mut db = lock();
+    if written > 0 {
+        db.checkpoint()?;
+    }
+    let removed = db.apply_retention(now_ms)?;
+    Ok((written, removed.len()))
+}
+
 /// Compacts and applies retention every [`MAINTENANCE_INTERVAL`], logging what it did.
 async fn maintain(store: Arc<Mutex<Db>>) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + MAINTENANCE_INTERVAL, MAINTENANCE_INTERVAL);
@@ -133,14 +153,7 @@ async fn maintain(store: Arc<Mutex<Db>>) {
     loop {
         ticks.tick().await;
         let store = store.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-            let mut db = store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let compacted = db.compact(now_ms)?;
-            let removed = db.apply_retention(now_ms)?;
-            Ok::<_, plumb_tsdb::db::DbError>((compacted.blocks.len(), removed.len()))
-        })
-        .await;
+        let done = tokio::task::spawn_blocking(move || maintain_once(&store)).await;
         match done {
             Ok(Ok((0, 0))) => {}
             Ok(Ok((written, removed))) => {

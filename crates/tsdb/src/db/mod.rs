@@ -30,7 +30,7 @@ use crate::index::Matcher;
 use crate::wal::{ReplayReport, WalOptions};
 use crate::{Batch, SeriesTags};
 
-pub use compact::CompactReport;
+pub use compact::{CompactReport, PendingBlock, WrittenBlock};
 pub use storage::Storage;
 
 /// The default block range, 2 hours.

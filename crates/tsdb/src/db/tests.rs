@@ -292,3 +292,27 @@ fn flush_head_writes_everything_to_blocks_and_empties_the_wal_of_samples() {
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(db.read(&m, 0, i64::MAX).unwrap(), before, "the same after a restart");
 }
+
+/// Compaction in steps (the server writes the block without the store's lock): while the block
+/// is being written, reads still find the range in the head, a late sample inside the range is
+/// refused (it would be lost when the range is dropped), and later samples are taken.
+#[test]
+fn a_compaction_in_steps_lets_appends_and_reads_go_on_while_the_block_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut db, _) = Db::open(dir.path(), opts()).unwrap();
+    fill(&mut db, 0, 300_000);
+    let pending = db.begin_compaction(i64::MAX).expect("[0, R) is closed");
+    let late = db.append(vec![(tags("i-1"), 50_001, 9.0)]).unwrap();
+    assert_eq!((late.accepted, late.out_of_order), (0, 1), "a sample inside the range being written is refused");
+    check(&db, 300_000);
+    let written = pending.write().unwrap();
+    fill(&mut db, 300_000, 320_000);
+    let report = db.finish_compaction(written);
+    assert_eq!(report.blocks.len(), 1);
+    assert_eq!((report.blocks[0].min_t, report.blocks[0].max_t), (0, 90_000));
+    check(&db, 320_000);
+    db.checkpoint().unwrap();
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    check(&db, 320_000);
+}

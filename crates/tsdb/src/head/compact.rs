@@ -64,6 +64,11 @@ impl Head {
         out
     }
 
+    /// Refuses samples before `t` from now on (a compaction is writing the range before it).
+    pub fn refuse_before(&mut self, t: i64) {
+        self.min_valid_t = self.min_valid_t.max(t);
+    }
+
     /// Drops every sample before `t` (compaction wrote them to a block), and the series left
     /// without samples; from now on samples before `t` are refused. Returns the series dropped.
     pub fn drop_before(&mut self, t: i64) -> usize {
