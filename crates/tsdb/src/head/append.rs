@@ -9,6 +9,9 @@ use crate::chunkenc::AppendError;
 use crate::wal::Record;
 use crate::{Batch, SeriesId, SeriesTags};
 
+/// Replayed samples buffered before they are applied series by series (24 bytes each).
+const REPLAY_BATCH: usize = 1 << 20;
+
 /// Most entries the per-append map of last timestamps is sized for up front.
 const MAX_PRESIZE: usize = 1 << 16;
 
@@ -136,22 +139,43 @@ impl Head {
         Ok(report)
     }
 
-    /// Applies a WAL record during replay.
+    /// Applies a WAL record during replay. Samples are mapped to the head's ids now (a later
+    /// series record may reuse a WAL id) but applied in batches ([`Head::flush_replay`]).
     pub(super) fn replay(&mut self, record: Record) {
         match record {
             Record::Series(list) => self.replay_series(list),
-            Record::Samples(mut samples) => {
+            Record::Samples(samples) => {
                 let (map, min) = (&self.replay_ids, self.min_valid_t);
-                samples.retain_mut(|(id, t, _)| match map.get(id) {
-                    Some(&mine) if *t >= min => {
-                        *id = mine;
-                        true
-                    }
-                    _ => false,
-                });
-                self.apply_samples(&samples);
+                self.replay_buffer.extend(samples.into_iter().filter_map(|(id, t, v)| match map.get(&id) {
+                    Some(&mine) if t >= min => Some((mine, t, v)),
+                    _ => None,
+                }));
+                if self.replay_buffer.len() >= REPLAY_BATCH {
+                    self.flush_replay();
+                }
             }
         }
+    }
+
+    /// Applies the buffered replayed samples series by series: sorted by id (stably, so each
+    /// series keeps the WAL's order), every series' chunk is appended to in one run instead of
+    /// one cache miss per sample, which made replay several times faster on 100k series.
+    pub(super) fn flush_replay(&mut self) {
+        let mut samples = std::mem::take(&mut self.replay_buffer);
+        samples.sort_by_key(|&(id, _, _)| id);
+        let mut rest = samples.as_slice();
+        while let Some(&(id, _, _)) = rest.first() {
+            let n = rest.iter().position(|&(other, _, _)| other != id).unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(n);
+            if let Some(s) = self.series.get_mut(&id) {
+                for &(_, t, v) in run {
+                    push(s, t, v);
+                }
+            }
+            rest = tail;
+        }
+        samples.clear();
+        self.replay_buffer = samples;
     }
 
     /// Creates the series of a WAL record under the WAL's ids. Tags already known keep their id,

@@ -22,7 +22,6 @@ mod append;
 mod compact;
 mod read;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use foldhash::HashMapExt;
@@ -78,7 +77,9 @@ pub struct Head {
     /// Samples before this time are refused (appends) or skipped (replay): blocks hold them.
     min_valid_t: i64,
     /// During replay, the WAL's series ids mapped to the head's.
-    replay_ids: HashMap<SeriesId, SeriesId>,
+    replay_ids: FastMap<SeriesId, SeriesId>,
+    /// During replay, samples (under the head's ids) waiting to be applied.
+    replay_buffer: Vec<(SeriesId, i64, f64)>,
     /// Series replay had to give another id than the WAL's, to be logged again under it.
     relog: Vec<SeriesId>,
 }
@@ -94,7 +95,8 @@ impl Head {
             wal: None,
             next_id: 0,
             min_valid_t: i64::MIN,
-            replay_ids: HashMap::new(),
+            replay_ids: FastMap::new(),
+            replay_buffer: Vec::new(),
             relog: Vec::new(),
         }
     }
@@ -111,7 +113,9 @@ impl Head {
         let mut head = Head::in_memory();
         head.min_valid_t = min_valid_t;
         let (mut wal, report) = Wal::open(dir, opts, |record| head.replay(record))?;
-        head.replay_ids = HashMap::new();
+        head.flush_replay();
+        head.replay_ids = FastMap::new();
+        head.replay_buffer = Vec::new();
         let relog: Vec<_> = std::mem::take(&mut head.relog)
             .into_iter()
             .filter_map(|id| Some((id, head.series.get(&id)?.tags.clone())))
