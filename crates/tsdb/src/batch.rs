@@ -69,8 +69,10 @@ impl<'a> Batch<'a> {
             [a, b] if a.0 == b.0 => Some(a.0),
             _ => None,
         });
+        let bytes: usize = mine.iter().map(|(k, v)| k.len() + v.len()).sum();
         let problem = match dup {
             Some(k) => Some(TagsError::DuplicateKey(k.to_string())),
+            None if u32::try_from(bytes).is_err() => Some(TagsError::TooLong(bytes)),
             None if !mine.iter().any(|(k, _)| *k == "name") => Some(TagsError::NoName),
             None => None,
         };
@@ -154,8 +156,8 @@ pub(crate) fn same_tags(owned: &SeriesTags, borrowed: &[(&str, &str)]) -> bool {
 }
 
 /// Owned tags from borrowed ones already checked by [`Batch::push_series`].
-pub(crate) fn to_owned_tags(borrowed: &[(&str, &str)]) -> SeriesTags {
-    SeriesTags::from_sorted_unchecked(borrowed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+pub(crate) fn to_owned_tags(borrowed: &[(&str, &str)]) -> Result<SeriesTags, TagsError> {
+    SeriesTags::from_sorted_unchecked(borrowed.iter().copied())
 }
 
 #[cfg(test)]
@@ -189,6 +191,6 @@ mod tests {
         // Concatenations that would collide without a separator differ.
         let (x, y) = ([("ab", "c"), ("name", "n")], [("a", "bc"), ("name", "n")]);
         assert_ne!(hash_tags(&state, x.iter().copied()), hash_tags(&state, y.iter().copied()));
-        assert_eq!(to_owned_tags(&borrowed), owned);
+        assert_eq!(to_owned_tags(&borrowed), Ok(owned));
     }
 }

@@ -43,6 +43,11 @@ impl BitWriter {
         BitWriter { bytes, free }
     }
 
+    /// Gives back the spare capacity of the byte vector.
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+    }
+
     /// Everything written, the last byte zero-padded.
     pub(super) fn as_bytes(&self) -> &[u8] {
         &self.bytes

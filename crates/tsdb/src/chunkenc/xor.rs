@@ -45,6 +45,11 @@ impl XorChunk {
         }
     }
 
+    /// Gives back the spare capacity of the chunk's bytes (for a chunk that is full).
+    pub fn shrink_to_fit(&mut self) {
+        self.w.shrink_to_fit();
+    }
+
     /// Validates `b` by decoding it completely and returns a chunk that can be read and appended
     /// to as if its samples had been appended one by one.
     pub fn from_bytes(b: &[u8]) -> Result<XorChunk, ChunkError> {

@@ -66,7 +66,7 @@ impl Head {
         // Series this batch creates or refuses, by tag hash: (hash, index into the vector).
         let mut pending: HashTable<(u64, usize)> = HashTable::new();
         let mut refused: HashTable<(u64, usize)> = HashTable::new();
-        let mut refusals: Vec<(SeriesTags, String)> = Vec::new();
+        let mut refusals: Vec<(&[(&str, &str)], String)> = Vec::new();
         let mut last: FastMap<SeriesId, i64> = FastMap::with_capacity(batch.series_count().min(MAX_PRESIZE));
         let mut accepted: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(batch.len());
         for (tags, samples, first) in batch.series() {
@@ -80,19 +80,26 @@ impl Head {
                 Some(id) => id,
                 None => {
                     let seen = refused
-                        .find(hash, |&(h, i)| h == hash && refusals.get(i).is_some_and(|r| same_tags(&r.0, tags)))
+                        .find(hash, |&(h, i)| h == hash && refusals.get(i).is_some_and(|r| r.0 == tags))
                         .and_then(|&(_, i)| refusals.get(i));
                     if let Some((_, reason)) = seen {
                         report.refused_at.extend((first..first + samples.len()).map(|p| (p, reason.clone())));
                         continue;
                     }
-                    let owned = to_owned_tags(tags);
-                    if let Some(reason) = admit(&owned) {
-                        report.refused_at.extend((first..first + samples.len()).map(|p| (p, reason.clone())));
-                        refused.insert_unique(hash, (hash, refusals.len()), |e| e.0);
-                        refusals.push((owned, reason));
-                        continue;
-                    }
+                    let admitted =
+                        to_owned_tags(tags).map_err(|e| e.to_string()).and_then(|owned| match admit(&owned) {
+                            Some(reason) => Err(reason),
+                            None => Ok(owned),
+                        });
+                    let owned = match admitted {
+                        Ok(owned) => owned,
+                        Err(reason) => {
+                            report.refused_at.extend((first..first + samples.len()).map(|p| (p, reason.clone())));
+                            refused.insert_unique(hash, (hash, refusals.len()), |e| e.0);
+                            refusals.push((tags, reason));
+                            continue;
+                        }
+                    };
                     let id = self.next_id.saturating_add(created.len() as SeriesId);
                     pending.insert_unique(hash, (hash, created.len()), |e| e.0);
                     created.push((id, owned));
@@ -219,7 +226,8 @@ pub(super) fn push(s: &mut MemSeries, t: i64, v: f64) {
     match s.open.append(t, v) {
         Ok(()) => {}
         Err(AppendError::Full) => {
-            let full = std::mem::take(&mut s.open);
+            let mut full = std::mem::take(&mut s.open);
+            full.shrink_to_fit();
             s.closed.push(full);
             if s.open.append(t, v).is_err() {
                 return;

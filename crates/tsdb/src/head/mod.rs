@@ -155,7 +155,8 @@ impl Head {
             .values()
             .map(|s| s.closed.iter().map(|c| c.bytes().len()).sum::<usize>() + s.open.bytes().len())
             .sum();
-        chunks + self.index.memory_bytes() + self.series.len() * std::mem::size_of::<MemSeries>()
+        let tags: usize = self.series.values().map(|s| s.tags.heap_bytes()).sum();
+        chunks + tags + self.index.memory_bytes() + self.series.len() * std::mem::size_of::<MemSeries>()
     }
 
     /// The index, for tag listings.
