@@ -134,9 +134,9 @@ fn maintain_once(store: &Mutex<Db>) -> Result<(usize, usize), plumb_tsdb::db::Db
     let lock = || store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut written = 0;
     loop {
-        let Some(pending) = lock().begin_compaction(now_ms) else { break };
+        let Some(pending) = lock().begin_compaction(now_ms)? else { break };
         let block = pending.write()?;
-        written += lock().finish_compaction(block).blocks.len();
+        written += lock().finish_compaction(block)?.blocks.len();
     }
     let mut db = lock();
     if written > 0 {

@@ -35,8 +35,9 @@ impl ServerStats {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let (series, samples, memory, wal, blocks, block_bytes) = with_head(&state, |h| {
-        (h.series_count(), h.sample_count(), h.memory_bytes(), h.wal_bytes(), h.blocks().len(), h.disk_bytes())
+    let (series, samples, memory, wal, blocks, block_bytes, spill) = with_head(&state, |h| {
+        let spill = h.spill_bytes();
+        (h.series_count(), h.sample_count(), h.memory_bytes(), h.wal_bytes(), h.blocks().len(), h.disk_bytes(), spill)
     })
     .await?;
     let s = &state.stats;
@@ -76,6 +77,12 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         &[("", memory as f64)],
     );
     family("plumb_server_wal_bytes", "gauge", "Bytes of write-ahead log on disk.", &[("", wal as f64)]);
+    family(
+        "plumb_server_head_chunks_bytes",
+        "gauge",
+        "Bytes of full head chunks moved out of memory to disk (a cache the WAL can rebuild).",
+        &[("", spill as f64)],
+    );
     family("plumb_server_blocks", "gauge", "Immutable blocks on disk.", &[("", blocks as f64)]);
     family("plumb_server_block_bytes", "gauge", "Bytes of the blocks on disk.", &[("", block_bytes as f64)]);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out))

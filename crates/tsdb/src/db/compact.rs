@@ -56,13 +56,13 @@ impl Db {
         while let Some((first, _)) = self.head.time_range() {
             let start = first.div_euclid(r).saturating_mul(r);
             let end = start.saturating_add(r);
-            let series = self.head.cut(start, end);
+            let series = self.head.cut(start, end)?;
             if !series.is_empty() {
                 let meta = BlockWriter::write(&self.dir, series)?;
                 self.blocks.push(Block::open(&self.dir.join(&meta.id))?);
                 report.blocks.push(meta);
             }
-            report.series_dropped += self.head.drop_before(end);
+            report.series_dropped += self.head.drop_before(end)?;
             if end == i64::MAX {
                 break;
             }
@@ -77,9 +77,9 @@ impl Db {
     /// The first half of [`Db::compact`]: the blocks, without the WAL checkpoint.
     pub(super) fn write_blocks(&mut self, now_ms: i64) -> Result<CompactReport, DbError> {
         let mut report = CompactReport::default();
-        while let Some(pending) = self.begin_compaction(now_ms) {
+        while let Some(pending) = self.begin_compaction(now_ms)? {
             let written = pending.write()?;
-            let done = self.finish_compaction(written);
+            let done = self.finish_compaction(written)?;
             report.blocks.extend(done.blocks);
             report.series_dropped += done.series_dropped;
         }
@@ -101,24 +101,25 @@ impl Db {
     /// on, so nothing lands in the range while its block is written; [`PendingBlock::write`]
     /// (without the lock) writes and opens the block; [`Db::finish_compaction`] (under the lock)
     /// adds it and drops the range from the head. Until then reads find the range in the head.
-    /// `None` when no range is closed. [`Db::checkpoint`] shrinks the WAL afterwards.
-    pub fn begin_compaction(&mut self, now_ms: i64) -> Option<PendingBlock> {
-        let (start, end) = self.first_closed_range(now_ms)?;
+    /// `None` when no range is closed. [`Db::checkpoint`] shrinks the WAL afterwards. If
+    /// reading the head's spilled chunks fails, the range stays in the head for a later try.
+    pub fn begin_compaction(&mut self, now_ms: i64) -> Result<Option<PendingBlock>, DbError> {
+        let Some((start, end)) = self.first_closed_range(now_ms) else { return Ok(None) };
         self.head.refuse_before(end);
-        Some(PendingBlock { dir: self.dir.clone(), end, series: self.head.cut(start, end) })
+        Ok(Some(PendingBlock { dir: self.dir.clone(), end, series: self.head.cut(start, end)? }))
     }
 
     /// The last step of a compaction begun with [`Db::begin_compaction`]: adds the block and
     /// drops its range from the head. The report has no checkpoint.
-    pub fn finish_compaction(&mut self, written: WrittenBlock) -> CompactReport {
+    pub fn finish_compaction(&mut self, written: WrittenBlock) -> Result<CompactReport, DbError> {
         let mut report = CompactReport::default();
         if let Some(block) = written.block {
             report.blocks.push(block.meta().clone());
             self.blocks.push(block);
             self.blocks.sort_by_key(|b| (b.meta().min_t, b.meta().max_t));
         }
-        report.series_dropped = self.head.drop_before(written.end);
-        report
+        report.series_dropped = self.head.drop_before(written.end)?;
+        Ok(report)
     }
 
     /// Shrinks the WAL to what the head still holds (after compactions).

@@ -39,6 +39,8 @@ pub const DEFAULT_BLOCK_RANGE_MS: i64 = 2 * 3600 * 1000;
 pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 3600 * 1000;
 /// The name of the WAL's directory inside the data directory.
 pub const WAL_DIR: &str = "wal";
+/// The name of the directory the head spills its full chunks to (a cache, emptied at open).
+pub const HEAD_CHUNKS_DIR: &str = "head_chunks";
 /// The suffix a block directory gets while retention deletes it.
 pub const DELETED_SUFFIX: &str = ".deleted";
 
@@ -138,7 +140,8 @@ impl Db {
         blocks.sort_by_key(|b| (b.meta().min_t, b.meta().max_t));
         report.blocks = blocks.iter().map(|b| b.meta().clone()).collect();
         let min_valid = blocks.iter().map(|b| b.meta().max_t).max().map_or(i64::MIN, |t| t.saturating_add(1));
-        let (head, replay) = Head::open_after(&dir.join(WAL_DIR), opts.wal.clone(), min_valid)?;
+        let (head, replay) =
+            Head::open_spilling(&dir.join(WAL_DIR), &dir.join(HEAD_CHUNKS_DIR), opts.wal.clone(), min_valid)?;
         report.replay = replay;
         report.elapsed = started.elapsed();
         Ok((Db { dir: dir.to_path_buf(), opts, head, blocks }, report))
@@ -253,6 +256,11 @@ impl Db {
     /// Bytes of blocks on disk.
     pub fn disk_bytes(&self) -> u64 {
         self.blocks.iter().map(Block::disk_bytes).sum()
+    }
+
+    /// Bytes of the head's full chunks spilled to disk.
+    pub fn spill_bytes(&self) -> u64 {
+        self.head.spill_bytes()
     }
 
     /// The open blocks, oldest first.

@@ -301,13 +301,13 @@ fn a_compaction_in_steps_lets_appends_and_reads_go_on_while_the_block_is_written
     let dir = tempfile::tempdir().unwrap();
     let (mut db, _) = Db::open(dir.path(), opts()).unwrap();
     fill(&mut db, 0, 300_000);
-    let pending = db.begin_compaction(i64::MAX).expect("[0, R) is closed");
+    let pending = db.begin_compaction(i64::MAX).unwrap().expect("[0, R) is closed");
     let late = db.append(vec![(tags("i-1"), 50_001, 9.0)]).unwrap();
     assert_eq!((late.accepted, late.out_of_order), (0, 1), "a sample inside the range being written is refused");
     check(&db, 300_000);
     let written = pending.write().unwrap();
     fill(&mut db, 300_000, 320_000);
-    let report = db.finish_compaction(written);
+    let report = db.finish_compaction(written).unwrap();
     assert_eq!(report.blocks.len(), 1);
     assert_eq!((report.blocks[0].min_t, report.blocks[0].max_t), (0, 90_000));
     check(&db, 320_000);

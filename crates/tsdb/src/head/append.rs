@@ -3,7 +3,7 @@
 use foldhash::HashMapExt;
 use hashbrown::HashTable;
 
-use super::{FastMap, Head, HeadError, MemSeries};
+use super::{Closed, FastMap, Head, HeadError, MemSeries, Spill};
 use crate::batch::{hash_tags, same_tags, to_owned_tags};
 use crate::chunkenc::AppendError;
 use crate::wal::Record;
@@ -176,7 +176,7 @@ impl Head {
             let (run, tail) = rest.split_at(n);
             if let Some(s) = self.series.get_mut(&id) {
                 for &(_, t, v) in run {
-                    push(s, t, v);
+                    push(s, self.spill.as_mut(), t, v);
                 }
             }
             rest = tail;
@@ -213,13 +213,13 @@ impl Head {
     fn apply_samples(&mut self, samples: &[(SeriesId, i64, f64)]) {
         for &(id, t, v) in samples {
             if let Some(s) = self.series.get_mut(&id) {
-                push(s, t, v);
+                push(s, self.spill.as_mut(), t, v);
             }
         }
     }
 }
 
-pub(super) fn push(s: &mut MemSeries, t: i64, v: f64) {
+pub(super) fn push(s: &mut MemSeries, spill: Option<&mut Spill>, t: i64, v: f64) {
     if s.last_t.is_some_and(|p| t <= p) {
         return;
     }
@@ -228,7 +228,10 @@ pub(super) fn push(s: &mut MemSeries, t: i64, v: f64) {
         Err(AppendError::Full) => {
             let mut full = std::mem::take(&mut s.open);
             full.shrink_to_fit();
-            s.closed.push(full);
+            s.closed.push(match spill {
+                Some(spill) => spill.store(full),
+                None => Closed::Mem(full),
+            });
             if s.open.append(t, v).is_err() {
                 return;
             }

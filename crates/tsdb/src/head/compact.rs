@@ -8,8 +8,8 @@
 //! or the checkpoint (complete) or both (duplicates are refused as out of order).
 
 use super::append::push;
-use super::{Head, HeadError, MemSeries};
-use crate::chunkenc::XorChunk;
+use super::{Closed, Head, HeadError, MemSeries, Spill};
+use crate::chunkenc::{XorChunk, XorIter};
 use crate::wal::Record;
 use crate::{SeriesId, SeriesTags};
 
@@ -36,18 +36,19 @@ pub struct CheckpointReport {
 impl Head {
     /// The first and last timestamps the head holds, if any.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        let first = self.series.values().filter_map(|s| s.closed.first().unwrap_or(&s.open).first_time()).min()?;
+        let first = self.series.values().filter_map(oldest).min()?;
         let last = self.series.values().filter_map(|s| s.last_t).max()?;
         Some((first, last))
     }
 
     /// The samples with `start <= t < end` of every series, encoded into new chunks, in no
     /// particular order; series without samples there are left out.
-    pub fn cut(&self, start: i64, end: i64) -> Vec<(SeriesTags, Vec<XorChunk>)> {
+    pub fn cut(&self, start: i64, end: i64) -> Result<Vec<(SeriesTags, Vec<XorChunk>)>, HeadError> {
         let mut out = Vec::new();
         for s in self.series.values() {
             let mut chunks = vec![XorChunk::new()];
-            for (t, v) in samples_of(s).filter(|&(t, _)| t >= start && t < end) {
+            for (t, v) in samples_of(self.spill.as_ref(), s, start)?.into_iter().filter(|&(t, _)| t >= start && t < end)
+            {
                 let Some(last) = chunks.last_mut() else { break };
                 if last.append(t, v).is_err() {
                     let mut fresh = XorChunk::new();
@@ -61,7 +62,7 @@ impl Head {
                 out.push((s.tags.clone(), chunks));
             }
         }
-        out
+        Ok(out)
     }
 
     /// Refuses samples before `t` from now on (a compaction is writing the range before it).
@@ -71,37 +72,53 @@ impl Head {
 
     /// Drops every sample before `t` (compaction wrote them to a block), and the series left
     /// without samples; from now on samples before `t` are refused. Returns the series dropped.
-    pub fn drop_before(&mut self, t: i64) -> usize {
+    pub fn drop_before(&mut self, t: i64) -> Result<usize, HeadError> {
         self.min_valid_t = self.min_valid_t.max(t);
+        // Chunks written from now on are all at or after `t`: old files can die.
+        if let Some(spill) = self.spill.as_mut() {
+            spill.cut_file()?;
+        }
         let mut gone: Vec<SeriesId> = Vec::new();
-        for (&id, s) in self.series.iter_mut() {
-            let oldest = s.closed.first().unwrap_or(&s.open).first_time();
-            if oldest.is_none_or(|first| first >= t) {
-                if oldest.is_none() {
+        let ids: Vec<SeriesId> = self.series.keys().copied().collect();
+        for id in ids {
+            let Some(s) = self.series.get(&id) else { continue };
+            let first = oldest(s);
+            if first.is_none_or(|first| first >= t) {
+                if first.is_none() {
                     gone.push(id);
                 }
                 continue;
             }
-            let keep: Vec<(i64, f64)> = samples_of(s).filter(|&(st, _)| st >= t).collect();
+            let keep: Vec<(i64, f64)> =
+                samples_of(self.spill.as_ref(), s, t)?.into_iter().filter(|&(st, _)| st >= t).collect();
             if keep.is_empty() {
                 gone.push(id);
                 continue;
             }
+            let Some(s) = self.series.get_mut(&id) else { continue };
             let last_t = s.last_t;
-            s.closed.clear();
+            for c in s.closed.drain(..) {
+                if let Some(spill) = self.spill.as_mut() {
+                    spill.release(&c);
+                }
+            }
             s.open = XorChunk::new();
             s.last_t = None;
             for (st, v) in keep {
-                push(s, st, v);
+                push(s, self.spill.as_mut(), st, v);
             }
             s.last_t = s.last_t.max(last_t);
         }
         for &id in &gone {
             self.forget_id(id);
-            self.series.remove(&id);
+            if let Some(s) = self.series.remove(&id)
+                && let Some(spill) = self.spill.as_mut()
+            {
+                s.closed.iter().for_each(|c| spill.release(c));
+            }
         }
         self.index.remove(&gone);
-        gone.len()
+        Ok(gone.len())
     }
 
     /// Shrinks the WAL to what the head holds: starts a new segment, logs every live series and
@@ -131,7 +148,7 @@ impl Head {
         let mut samples = Vec::new();
         for &id in &ids {
             let Some(s) = self.series.get(&id) else { continue };
-            for (t, v) in samples_of(s) {
+            for (t, v) in samples_of(self.spill.as_ref(), s, i64::MIN)? {
                 samples.push((id, t, v));
                 if samples.len() >= CHECKPOINT_SAMPLES_PER_RECORD {
                     report.samples += samples.len();
@@ -149,7 +166,27 @@ impl Head {
     }
 }
 
-/// Every sample of a series, oldest first.
-fn samples_of(s: &MemSeries) -> impl Iterator<Item = (i64, f64)> + '_ {
-    s.closed.iter().chain(std::iter::once(&s.open)).flat_map(XorChunk::iter)
+/// The first timestamp a series holds.
+fn oldest(s: &MemSeries) -> Option<i64> {
+    s.closed.first().map_or_else(|| s.open.first_time(), Closed::first_time)
+}
+
+/// The samples of a series, oldest first, from its chunks that end at or after `from`
+/// (spilled ones read back from disk).
+pub(super) fn samples_of(spill: Option<&Spill>, s: &MemSeries, from: i64) -> Result<Vec<(i64, f64)>, HeadError> {
+    let mut out = Vec::new();
+    for c in &s.closed {
+        if c.last_time().is_some_and(|last| last < from) {
+            continue;
+        }
+        match c {
+            Closed::Mem(chunk) => out.extend(chunk.iter()),
+            Closed::Disk { file, offset, len, .. } => {
+                let Some(spill) = spill else { continue };
+                out.extend(XorIter::new(&spill.read(*file, *offset, *len)?));
+            }
+        }
+    }
+    out.extend(s.open.iter());
+    Ok(out)
 }

@@ -21,6 +21,7 @@
 mod append;
 mod compact;
 mod read;
+mod spill;
 
 use std::path::Path;
 
@@ -36,6 +37,8 @@ use crate::{SeriesId, SeriesTags};
 pub use append::AppendReport;
 pub use compact::CheckpointReport;
 pub use read::SeriesData;
+use spill::Closed;
+pub use spill::{MAX_FILE_BYTES, Spill};
 
 /// Why the head could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,16 @@ pub enum HeadError {
     /// A query's matcher could not be compiled.
     #[error("bad query: {0}")]
     Query(String),
+    /// A spill file of full head chunks could not be created, written or read.
+    #[error("{op} head chunk file {path}: {source}", path = path.display())]
+    Spill {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// The head's maps: std's `HashMap` with foldhash's per-map random seeds.
@@ -55,8 +68,8 @@ type FastMap<K, V> = foldhash::HashMap<K, V>;
 #[derive(Debug)]
 struct MemSeries {
     tags: SeriesTags,
-    /// Full chunks, oldest first.
-    closed: Vec<XorChunk>,
+    /// Full chunks, oldest first, in memory or spilled to disk.
+    closed: Vec<Closed>,
     /// The chunk being appended to.
     open: XorChunk,
     /// The last timestamp appended, for out-of-order checks.
@@ -72,6 +85,8 @@ pub struct Head {
     hasher: foldhash::fast::RandomState,
     index: MemIndex,
     wal: Option<Wal>,
+    /// Where full chunks go (none: they stay in memory).
+    spill: Option<Spill>,
     /// The id the next new series gets; ids are never reused within a process.
     next_id: SeriesId,
     /// Samples before this time are refused (appends) or skipped (replay): blocks hold them.
@@ -93,6 +108,7 @@ impl Head {
             hasher: foldhash::fast::RandomState::default(),
             index: MemIndex::default(),
             wal: None,
+            spill: None,
             next_id: 0,
             min_valid_t: i64::MIN,
             replay_ids: FastMap::new(),
@@ -106,11 +122,32 @@ impl Head {
         Head::open_after(dir, opts, i64::MIN)
     }
 
+    /// [`Head::open_after`], moving full chunks out of memory into files in `spill_dir`
+    /// (emptied first: the WAL, not the files, is the durable copy; see `spill.rs`).
+    pub fn open_spilling(
+        dir: &Path,
+        spill_dir: &Path,
+        opts: WalOptions,
+        min_valid_t: i64,
+    ) -> Result<(Self, ReplayReport), HeadError> {
+        Head::open_inner(dir, Some(Spill::open(spill_dir)?), opts, min_valid_t)
+    }
+
     /// [`Head::open`], skipping the WAL's samples before `min_valid_t` (blocks hold them) and
     /// refusing later appends before it. Series the replay had to renumber (only after a crash
     /// in the middle of a WAL truncation) are logged again under their new ids before this returns.
     pub fn open_after(dir: &Path, opts: WalOptions, min_valid_t: i64) -> Result<(Self, ReplayReport), HeadError> {
+        Head::open_inner(dir, None, opts, min_valid_t)
+    }
+
+    fn open_inner(
+        dir: &Path,
+        spill: Option<Spill>,
+        opts: WalOptions,
+        min_valid_t: i64,
+    ) -> Result<(Self, ReplayReport), HeadError> {
         let mut head = Head::in_memory();
+        head.spill = spill;
         head.min_valid_t = min_valid_t;
         let (mut wal, report) = Wal::open(dir, opts, |record| head.replay(record))?;
         head.flush_replay();
@@ -145,7 +182,7 @@ impl Head {
 
     /// Samples held in memory.
     pub fn sample_count(&self) -> usize {
-        self.series.values().map(|s| s.closed.iter().map(XorChunk::len).sum::<usize>() + s.open.len()).sum()
+        self.series.values().map(|s| s.closed.iter().map(Closed::len).sum::<usize>() + s.open.len()).sum()
     }
 
     /// Approximate bytes of memory the head's chunks and index take.
@@ -153,10 +190,18 @@ impl Head {
         let chunks: usize = self
             .series
             .values()
-            .map(|s| s.closed.iter().map(|c| c.bytes().len()).sum::<usize>() + s.open.bytes().len())
+            .map(|s| {
+                s.closed.iter().map(|c| c.memory_bytes() + std::mem::size_of::<Closed>()).sum::<usize>()
+                    + s.open.bytes().len()
+            })
             .sum();
         let tags: usize = self.series.values().map(|s| s.tags.heap_bytes()).sum();
         chunks + tags + self.index.memory_bytes() + self.series.len() * std::mem::size_of::<MemSeries>()
+    }
+
+    /// Bytes of full chunks spilled to disk (0 without a spill directory).
+    pub fn spill_bytes(&self) -> u64 {
+        self.spill.as_ref().map_or(0, Spill::disk_bytes)
     }
 
     /// The index, for tag listings.

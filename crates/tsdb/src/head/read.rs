@@ -1,6 +1,7 @@
 //! Reading from the head: select series by tag, then their samples in a time range.
 
-use super::{Head, HeadError};
+use super::{Closed, Head, HeadError};
+use crate::chunkenc::XorIter;
 use crate::index::Matcher;
 use crate::{SeriesId, SeriesTags};
 
@@ -31,17 +32,29 @@ impl Head {
         for id in self.select(m)? {
             let Some(s) = self.series.get(&id) else { continue };
             let mut data = SeriesData { tags: s.tags.clone(), timestamps: Vec::new(), values: Vec::new() };
-            for chunk in s.closed.iter().chain(std::iter::once(&s.open)) {
-                let (Some(first), Some(last)) = (chunk.first_time(), chunk.last_time()) else { continue };
-                if last < start || first > end {
-                    continue;
-                }
-                for (t, v) in chunk.iter() {
+            let in_range = |first: Option<i64>, last: Option<i64>| match (first, last) {
+                (Some(first), Some(last)) => last >= start && first <= end,
+                _ => false,
+            };
+            let mut take = |samples: &mut dyn Iterator<Item = (i64, f64)>| {
+                for (t, v) in samples {
                     if t >= start && t <= end {
                         data.timestamps.push(t);
                         data.values.push(v);
                     }
                 }
+            };
+            for chunk in s.closed.iter().filter(|c| in_range(c.first_time(), c.last_time())) {
+                match chunk {
+                    Closed::Mem(c) => take(&mut c.iter()),
+                    Closed::Disk { file, offset, len, .. } => {
+                        let Some(spill) = &self.spill else { continue };
+                        take(&mut XorIter::new(&spill.read(*file, *offset, *len)?));
+                    }
+                }
+            }
+            if in_range(s.open.first_time(), s.open.last_time()) {
+                take(&mut s.open.iter());
             }
             if !data.timestamps.is_empty() {
                 out.push(data);

@@ -156,17 +156,39 @@ fn replay_keeps_the_wal_ids_and_relogs_a_series_whose_id_was_taken() {
     }
 }
 
+/// Opens the head in `dir`, spilling full chunks to `dir/../spill-<dir name>` when `spill`.
+fn open_head(dir: &std::path::Path, spill: bool) -> Head {
+    if spill {
+        let spill_dir = dir.with_extension("spill");
+        Head::open_spilling(dir, &spill_dir, WalOptions::default(), i64::MIN).unwrap().0
+    } else {
+        Head::open(dir, WalOptions::default()).unwrap().0
+    }
+}
+
 #[test]
 fn drop_before_and_checkpoint_keep_exactly_the_newer_samples() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut head, _) = Head::open(dir.path(), WalOptions::default()).unwrap();
+    for spill in [false, true] {
+        drop_before_and_checkpoint(spill);
+    }
+}
+
+fn drop_before_and_checkpoint(spill: bool) {
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("wal");
+    let mut head = open_head(&dir, spill);
     fill(&mut head);
     head.append(vec![(tags("m", "old"), 5_000, 1.0)]).unwrap();
     assert_eq!(head.time_range(), Some((0, 9_990_000)));
-    let cut = head.cut(0, 5_000_000);
+    if spill {
+        assert!(head.spill_bytes() > 0, "full chunks went to disk");
+    }
+    let all = head.read(&Matcher::True, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(all.iter().map(|s| s.timestamps.len()).sum::<usize>(), 3 * 1000 + 1);
+    let cut = head.cut(0, 5_000_000).unwrap();
     assert_eq!(cut.len(), 4);
     assert_eq!(cut.iter().flat_map(|(_, c)| c).map(|c| c.len()).sum::<usize>(), 3 * 500 + 1);
-    assert_eq!(head.drop_before(5_000_000), 1, "the series with only an old sample goes");
+    assert_eq!(head.drop_before(5_000_000).unwrap(), 1, "the series with only an old sample goes");
     assert_eq!(head.sample_count(), 3 * 500);
     assert_eq!(head.min_valid_time(), 5_000_000);
     let before = head.wal_bytes();
@@ -174,7 +196,7 @@ fn drop_before_and_checkpoint_keep_exactly_the_newer_samples() {
     assert_eq!((report.series, report.samples), (3, 1500));
     assert!(report.bytes_after < before);
     drop(head);
-    let (head, _) = Head::open(dir.path(), WalOptions::default()).unwrap();
+    let head = open_head(&dir, spill);
     assert_eq!(head.series_count(), 3);
     let two = head.read(&eq("nf.node", "i-2"), i64::MIN, i64::MAX).unwrap();
     assert_eq!(two[0].timestamps, (500..1000).map(|i| i * 10_000).collect::<Vec<i64>>());
