@@ -105,6 +105,30 @@ pub enum Reason {
     /// The program ran into one of the interpreter's limits.
     #[error("limit exceeded: {0}")]
     LimitExceeded(Limit),
+    /// The words' arguments fit their types but not the rules of the expression they build
+    /// (a binary operator on unrelated groupings, a `:by` on keys the input lacks).
+    #[error("invalid expression: {0}")]
+    InvalidExpression(String),
+    /// A stack item left for evaluation is not an expression, a query or a number.
+    #[error("expected an expression on the stack, found {found}")]
+    NotAnExpression {
+        /// The item's type.
+        found: String,
+    },
+    /// The caller's source failed to fetch data for a query.
+    #[error("fetching {query} failed: {message}")]
+    Fetch {
+        /// The query, in the stack language.
+        query: String,
+        /// What the source said.
+        message: String,
+    },
+    /// Evaluating an expression failed on the data (an ambiguous join, a bad `:time-span`).
+    #[error("evaluation failed: {0}")]
+    Evaluation(String),
+    /// The evaluation context is unusable (a step that is not positive, an end before the start).
+    #[error("invalid evaluation context: {0}")]
+    InvalidContext(String),
     /// The program was expected to leave exactly one query on the stack.
     #[error("expected exactly one query on the stack, found [{found}]")]
     NotOneQuery {

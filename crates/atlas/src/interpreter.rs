@@ -10,10 +10,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{Error, RENDERED_STACK_CHARS, Reason};
+use crate::expr::Expr;
 use crate::item::{Item, List, render_capped, type_summary};
 use crate::lexer::{Token, tokenize, unescape};
 use crate::limits::{Limit, Limits};
 use crate::query::{Pattern, Query};
+use crate::time::{parse_double, parse_duration};
 use crate::vocab;
 use crate::word::{Body, Vocabulary, Word};
 
@@ -253,14 +255,36 @@ impl Context<'_> {
         Reason::WrongTypes { expected, found: type_summary(top) }
     }
 
+    /// Runs a macro's tokens: `:words` execute, `(` ... `)` push a list, the rest is pushed as
+    /// strings.
     fn run_macro(&mut self, body: &[&str]) -> Result<(), Fail> {
         self.enter()?;
+        let mut lists: Vec<Vec<Item>> = Vec::new();
         for token in body {
             self.charge(1)?;
-            match token.strip_prefix(':') {
-                Some(name) => self.execute_word(name)?,
-                None => self.push(Item::Str((*token).to_string()))?,
+            let item = match (*token, token.strip_prefix(':')) {
+                ("(", _) => {
+                    lists.push(Vec::new());
+                    continue;
+                }
+                (")", _) => match lists.pop() {
+                    Some(items) => Item::List(List::new(items)),
+                    None => return Err(Fail::Here(Reason::UnmatchedClose)),
+                },
+                (_, Some(name)) if lists.is_empty() => {
+                    self.execute_word(name)?;
+                    continue;
+                }
+                (_, Some(name)) => Item::Word(name.to_string()),
+                (text, None) => Item::Str(text.to_string()),
+            };
+            match lists.last_mut() {
+                Some(list) => list.push(item),
+                None => self.push(item)?,
             }
+        }
+        if !lists.is_empty() {
+            return Err(Fail::Here(Reason::UnmatchedOpen));
         }
         self.call_depth -= 1;
         Ok(())
@@ -330,6 +354,64 @@ impl Context<'_> {
             return Err(Reason::LimitExceeded(Limit::QueryDepth(limits.max_query_depth)));
         }
         self.push(Item::from(query))
+    }
+
+    /// Pushes a time-series expression, within the expression size and depth limits.
+    pub(crate) fn push_expr(&mut self, expr: Expr) -> Result<(), Reason> {
+        let (nodes, depth) = expr.shape();
+        self.charge(nodes)?;
+        let limits = self.limits();
+        if nodes > limits.max_expr_nodes {
+            return Err(Reason::LimitExceeded(Limit::ExprNodes(limits.max_expr_nodes)));
+        }
+        if depth > limits.max_expr_depth {
+            return Err(Reason::LimitExceeded(Limit::ExprDepth(limits.max_expr_depth)));
+        }
+        self.push(Item::from(expr))
+    }
+
+    /// The item `depth` places below the top as a time-series expression (a query as its
+    /// `:sum`, a number as a constant).
+    pub(crate) fn peek_expr(&self, depth: usize) -> Result<Expr, Reason> {
+        let item = self.peek(depth)?;
+        item.to_expr().ok_or_else(|| wrong_type("TimeSeriesExpr", item))
+    }
+
+    /// The number `depth` places below the top.
+    pub(crate) fn peek_number(&self, depth: usize) -> Result<f64, Reason> {
+        let item = self.peek(depth)?;
+        match item {
+            Item::Str(s) => parse_double(s).ok_or_else(|| wrong_type("Double", item)),
+            other => Err(wrong_type("Double", other)),
+        }
+    }
+
+    /// The duration `depth` places below the top, in milliseconds.
+    pub(crate) fn peek_duration(&self, depth: usize) -> Result<i64, Reason> {
+        let item = self.peek(depth)?;
+        match item {
+            Item::Str(s) => parse_duration(s).ok_or_else(|| wrong_type("Duration", item)),
+            other => Err(wrong_type("Duration", other)),
+        }
+    }
+
+    /// A wrong-type reason for the item `depth` places below the top.
+    pub(crate) fn wrong_type_at(&self, depth: usize, expected: &str) -> Reason {
+        match self.peek(depth) {
+            Ok(item) => wrong_type(expected, item),
+            Err(reason) => reason,
+        }
+    }
+
+    /// The strings of the list `depth` places below the top (words read as `:name`).
+    pub(crate) fn peek_strings(&self, depth: usize) -> Result<Vec<String>, Reason> {
+        Ok(self.peek_list(depth)?.items().iter().filter_map(Item::as_text).map(Into::into).collect())
+    }
+
+    /// Replaces the top `count` items with `expr`, within the expression limits.
+    pub(crate) fn replace_with_expr(&mut self, count: usize, expr: Expr) -> Result<(), Reason> {
+        self.stack.truncate(self.stack.len().saturating_sub(count));
+        self.push_expr(expr)
     }
 
     /// Compiles a `:re` / `:reic` pattern within the regex size limit.
@@ -499,9 +581,14 @@ mod tests {
     }
 
     #[test]
+    fn macros_build_lists() {
+        assert_eq!(run("name,d,:eq,:median").unwrap(), "name,d,:eq,(,50.0,),:percentiles");
+    }
+
+    #[test]
     fn later_vocabularies_fail_naming_the_word() {
-        let err = run("name,sps,:eq,:sum").unwrap_err();
-        assert_eq!(err.token, ":sum");
-        assert!(matches!(err.reason, Reason::NotImplemented { vocabulary: "data" }));
+        let err = run("name,sps,:eq,:sum,5,:rolling-count").unwrap_err();
+        assert_eq!(err.token, ":rolling-count");
+        assert!(matches!(err.reason, Reason::NotImplemented { vocabulary: "stateful" }));
     }
 }

@@ -1,18 +1,20 @@
 //! Stack items: what a program pushes, the words consume, and a finished program leaves behind.
 //!
-//! Design decision: lists and queries sit behind `Arc`, so `:dup`, `:pick`, `:get` and `:list`
-//! copy a pointer, never a tree; a program that duplicates a list and wraps it again twenty times
-//! holds twenty small nodes that share, not a million. Rendering such a stack for an error is
-//! therefore bounded by a character budget ([`render_capped`]) rather than by the tree.
+//! Design decision: lists, queries and expressions sit behind `Arc`, so `:dup`, `:pick`, `:get`
+//! and `:list` copy a pointer, never a tree; a program that duplicates a list and wraps it again
+//! twenty times holds twenty small nodes that share, not a million. Rendering such a stack for an
+//! error is therefore bounded by a character budget ([`render_capped`]) rather than by the tree.
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
+use crate::expr::{AggregateFunction, Aggregation, DataExpr, Expr};
 use crate::lexer::escape_into;
 use crate::query::Query;
+use crate::time::parse_double;
 
-/// One item on the stack. Later vocabularies add numbers, data and math expressions and styled
-/// lines as further variants, hence `non_exhaustive`.
+/// One item on the stack. Later vocabularies add styled lines as a further variant, hence
+/// `non_exhaustive`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Item {
@@ -25,16 +27,34 @@ pub enum Item {
     List(List),
     /// A query expression.
     Query(Arc<Query>),
+    /// A time-series expression built by the data or math words.
+    Expr(Arc<Expr>),
 }
 
 impl Item {
-    /// The item's type as signatures and errors name it: `String`, `Word`, `List`, `Query`.
+    /// The item's type as signatures and errors name it: `String`, `Word`, `List`, `Query`,
+    /// `DataExpr` or `TimeSeriesExpr`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Item::Str(_) => "String",
             Item::Word(_) => "Word",
             Item::List(_) => "List",
             Item::Query(_) => "Query",
+            Item::Expr(e) if matches!(**e, Expr::Data(_)) => "DataExpr",
+            Item::Expr(_) => "TimeSeriesExpr",
+        }
+    }
+
+    /// The item as a time-series expression, as Atlas coerces stack items where one is
+    /// expected: an expression as it is, a query as its `:sum`, a number as a constant line.
+    pub fn to_expr(&self) -> Option<Expr> {
+        match self {
+            Item::Expr(e) => Some((**e).clone()),
+            Item::Query(q) => {
+                Some(Expr::Data(DataExpr::Aggregate(AggregateFunction::new(Aggregation::Sum, (**q).clone()))))
+            }
+            Item::Str(s) => parse_double(s).map(Expr::Constant),
+            Item::Word(_) | Item::List(_) => None,
         }
     }
 
@@ -54,6 +74,12 @@ impl From<Query> for Item {
     }
 }
 
+impl From<Expr> for Item {
+    fn from(expr: Expr) -> Self {
+        Item::Expr(Arc::new(expr))
+    }
+}
+
 impl fmt::Display for Item {
     /// Writes the item in the stack language; a string is escaped so it reads back unchanged.
     /// Lists that share structure print in full, so prefer [`render_capped`] for untrusted stacks.
@@ -69,6 +95,7 @@ impl fmt::Display for Item {
                 f.write_str(",)")
             }
             Item::Query(q) => write!(f, "{q}"),
+            Item::Expr(e) => write!(f, "{e}"),
         }
     }
 }

@@ -27,6 +27,12 @@ pub struct Limits {
     pub max_string_bytes: usize,
     /// Most memory one compiled regular expression may take, in bytes. Default is 1 MiB.
     pub max_regex_bytes: usize,
+    /// Most nodes in one time-series expression, its queries' nodes included. Default is 20,000.
+    pub max_expr_nodes: usize,
+    /// Deepest nesting of operators in one time-series expression. Default is 200.
+    pub max_expr_depth: usize,
+    /// Most points per line an evaluation may compute (the grid's length). Default is 100,000.
+    pub max_datapoints: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +47,9 @@ impl Default for Limits {
             max_query_depth: 500,
             max_string_bytes: 64 * 1024,
             max_regex_bytes: 1 << 20,
+            max_expr_nodes: 20_000,
+            max_expr_depth: 200,
+            max_datapoints: 100_000,
         }
     }
 }
@@ -72,4 +81,13 @@ pub enum Limit {
     /// A built string is longer than allowed.
     #[error("string is longer than {0} bytes")]
     StringBytes(usize),
+    /// A time-series expression has more nodes than allowed.
+    #[error("expression has more than {0} nodes")]
+    ExprNodes(usize),
+    /// A time-series expression is nested deeper than allowed.
+    #[error("expression is nested deeper than {0}")]
+    ExprDepth(usize),
+    /// The evaluation grid has more points than allowed.
+    #[error("evaluation needs more than {0} points per line")]
+    Datapoints(usize),
 }

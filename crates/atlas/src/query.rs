@@ -148,6 +148,46 @@ impl Query {
         }
     }
 
+    /// The tags fixed by `:eq` clauses joined with `:and`: Atlas's exact keys, which an aggregate
+    /// keeps on its result (`name,sps,:eq,:sum` keeps `name=sps`).
+    pub fn exact_tags(&self) -> std::collections::BTreeMap<String, String> {
+        let mut tags = std::collections::BTreeMap::new();
+        self.collect_exact(&mut tags);
+        tags
+    }
+
+    fn collect_exact(&self, tags: &mut std::collections::BTreeMap<String, String>) {
+        match self {
+            Query::Eq(k, v) => {
+                tags.insert(k.clone(), v.clone());
+            }
+            Query::And(a, b) => {
+                a.collect_exact(tags);
+                b.collect_exact(tags);
+            }
+            _ => {}
+        }
+    }
+
+    /// The query as Atlas writes it in legends: `name=sps`, `(a=b) and (has(c))`.
+    pub fn label(&self) -> String {
+        match self {
+            Query::True => "true".into(),
+            Query::False => "false".into(),
+            Query::Has(k) => format!("has({k})"),
+            Query::Eq(k, v) => format!("{k}={v}"),
+            Query::Lt(k, v) => format!("{k}<{v}"),
+            Query::Le(k, v) => format!("{k}<={v}"),
+            Query::Gt(k, v) => format!("{k}>{v}"),
+            Query::Ge(k, v) => format!("{k}>={v}"),
+            Query::Regex(k, p) => format!("{k}~/^{}/{}", p.source(), if p.ignore_case() { "i" } else { "" }),
+            Query::In(k, vs) => format!("{k} in ({})", vs.join(",")),
+            Query::And(a, b) => format!("({}) and ({})", a.label(), b.label()),
+            Query::Or(a, b) => format!("({}) or ({})", a.label(), b.label()),
+            Query::Not(q) => format!("not({})", q.label()),
+        }
+    }
+
     /// Node count and depth of the expression.
     pub fn shape(&self) -> Shape {
         match self {
@@ -249,6 +289,16 @@ mod tests {
         assert_eq!(q.to_string(), "name,sps,:eq,nf.cluster,foo,:eq,:and");
         let q = Query::In("k".into(), vec!["a,b".into(), " c".into()]).or(Query::Has("x".into()).not());
         assert_eq!(q.to_string(), "k,(,a\\u002cb,\\u0020c,),:in,x,:has,:not,:or");
+    }
+
+    #[test]
+    fn exact_tags_and_labels_follow_atlas() {
+        let q = eq("name", "sps").and(eq("nf.app", "www").or(Query::Has("x".into()))).and(eq("zone", "a"));
+        let exact: Vec<_> = q.exact_tags().into_iter().collect();
+        assert_eq!(exact, [("name".into(), "sps".into()), ("zone".into(), "a".into())]);
+        assert_eq!(eq("name", "sps").label(), "name=sps");
+        assert_eq!(eq("a", "b").and(Query::Has("c".into()).not()).label(), "(a=b) and (not(has(c)))");
+        assert_eq!(Query::In("k".into(), vec!["a".into(), "b".into()]).label(), "k in (a,b)");
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! examples beside its code, as Atlas's words do, so references and tests come from one table.
 //!
 //! Design decision: a word is a plain `static` value with a function pointer, not a trait
-//! object; a vocabulary is a slice of them. Overloads (`:and` on queries here, on time series in
-//! the math vocabulary later) are several words with one name: the interpreter runs the first
-//! whose parameter types fit the stack, in vocabulary order.
+//! object; a vocabulary is a slice of them. Overloads (`:and` on queries in the query
+//! vocabulary, on time series in math) are several words with one name: the interpreter runs the
+//! first whose parameter types fit the stack, in vocabulary order.
 
+use crate::expr::{DataExpr, Expr};
 use crate::interpreter::{Context, Fail};
 use crate::item::Item;
+use crate::time::{parse_double, parse_duration};
 
 /// The type of one parameter, checked against the stack before a word runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +26,19 @@ pub enum Param {
     StrList,
     /// A query expression.
     Query,
+    /// A string that parses as a number (`42`, `200e3`, `NaN`).
+    Number,
+    /// A list whose elements are all numbers.
+    NumberList,
+    /// A string that parses as a duration (`1w`, `PT1H`).
+    Duration,
+    /// Anything that stands for a time series: an expression, a query (its `:sum`) or a number
+    /// (a constant line).
+    TimeSeries,
+    /// A data expression, or a query (its `:sum`).
+    DataExpr,
+    /// An aggregate of a query (`:sum`, `:count`, `:min`, `:max`), or a query (its `:sum`).
+    Aggregate,
 }
 
 impl Param {
@@ -34,6 +49,15 @@ impl Param {
             (Param::Int, Item::Str(s)) => s.parse::<i32>().is_ok(),
             (Param::StrList, Item::List(l)) => l.items().iter().all(|i| i.as_text().is_some()),
             (Param::Query, Item::Query(_)) => true,
+            (Param::Number, Item::Str(s)) => parse_double(s).is_some(),
+            (Param::NumberList, Item::List(l)) => {
+                l.items().iter().all(|i| matches!(i, Item::Str(s) if parse_double(s).is_some()))
+            }
+            (Param::Duration, Item::Str(s)) => parse_duration(s).is_some(),
+            (Param::TimeSeries, item) => item.to_expr().is_some(),
+            (Param::DataExpr | Param::Aggregate, Item::Query(_)) => true,
+            (Param::DataExpr, Item::Expr(e)) => matches!(**e, Expr::Data(_)),
+            (Param::Aggregate, Item::Expr(e)) => matches!(**e, Expr::Data(DataExpr::Aggregate(_))),
             _ => false,
         }
     }

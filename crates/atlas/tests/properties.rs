@@ -1,11 +1,21 @@
-//! Property tests: random programs never panic and stay within their limits; a query rendered
-//! with `Display` parses back to an equal query; escaping round-trips through the lexer.
+//! Property tests: random programs never panic, stay within their limits and evaluate (or fail)
+//! cleanly; a query rendered with `Display` parses back to an equal query; escaping round-trips
+//! through the lexer.
 //!
 //! Design decision: random queries are built through `and`/`or`/`not`, as the words build
 //! them, so they are in the normal form that `Display` promises to preserve.
 
-use plumb_atlas::{Interpreter, Limits, Pattern, Query, lexer, vocab};
+use plumb_atlas::{EvalContext, Interpreter, Limits, Pattern, Query, RawSeries, Source, lexer, vocab};
 use proptest::prelude::*;
+
+/// A store with nothing in it.
+struct NoData;
+
+impl Source for NoData {
+    fn fetch(&self, _: &Query, _: i64, _: i64) -> Result<Vec<RawSeries>, String> {
+        Ok(Vec::new())
+    }
+}
 
 /// Tokens worth combining: words of every vocabulary, literals, parentheses, odd text.
 fn token() -> impl Strategy<Value = String> {
@@ -71,6 +81,11 @@ proptest! {
         let interpreter = Interpreter::new(vocab::ALL, limits.clone());
         if let Ok(stack) = interpreter.execute(&program) {
             prop_assert!(stack.len() <= limits.max_stack_depth);
+            // Whatever the stack holds, evaluating it fails cleanly or fills the grid.
+            let context = EvalContext::new(0, 180_000, 60_000).expect("valid grid");
+            if let Ok(lines) = interpreter.evaluate(&program, &context, &NoData) {
+                prop_assert!(lines.iter().all(|l| l.values.len() == 4));
+            }
         }
     }
 

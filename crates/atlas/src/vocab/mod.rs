@@ -1,16 +1,21 @@
-//! The vocabularies, in Atlas's chain order: standard, query, then the placeholders for data,
-//! math, stateful, filter and style.
+//! The vocabularies, in Atlas's chain order: standard, query, data, math, then the placeholders
+//! for stateful, filter and style.
 //!
 //! Design decision: the order of [`ALL`] is the lookup order for overloaded words, as Atlas's
 //! `allWords` puts each vocabulary's dependencies first: `:and` is tried as a query word before
-//! math's (placeholder) `:and`.
+//! math's `:and`, and data's `:sum` (on a query) before math's (on any expression).
 
+mod data;
 mod format;
+mod math;
+mod math_macros;
 mod pending;
 mod query;
 mod standard;
 
-pub use pending::{DATA, FILTER, MATH, STATEFUL, STYLE};
+pub use data::DATA;
+pub use math::MATH;
+pub use pending::{FILTER, STATEFUL, STYLE};
 pub use query::QUERY;
 pub use standard::STANDARD;
 

@@ -242,8 +242,12 @@ const CQ: Word = word(
                 ctx.stack.truncate(ctx.stack.len() - 2);
                 Ok(ctx.push_query(Arc::unwrap_or_clone(expr).and(Arc::unwrap_or_clone(common)))?)
             }
-            // Not an expression: left as it is, only the common query is consumed. Data and math
-            // expressions will rewrite their queries here once those vocabularies exist.
+            Item::Expr(expr) => {
+                let expr = expr.with_common_query(&common);
+                ctx.stack.truncate(ctx.stack.len() - 2);
+                Ok(ctx.push_expr(expr)?)
+            }
+            // Not an expression: left as it is, only the common query is consumed.
             _ => {
                 ctx.pop()?;
                 Ok(())
@@ -283,6 +287,8 @@ mod tests {
             ("name,x,:reic", "name,x,:reic"),
             ("a,b,:eq,c,d,:eq,:or,nf.app,x,:eq,:cq", "a,b,:eq,c,d,:eq,:or,nf.app,x,:eq,:and"),
             ("42,nf.app,x,:eq,:cq", "42"),
+            ("a,b,:eq,:max,(,k,),:by,c,d,:eq,:cq", "a,b,:eq,c,d,:eq,:and,:max,(,k,),:by"),
+            ("a,b,:eq,:avg,c,d,:eq,:cq", "a,b,:eq,c,d,:eq,:and,:avg"),
         ];
         for (program, expected) in cases {
             assert_eq!(run(program), expected, "{program}");
@@ -293,8 +299,8 @@ mod tests {
     fn bad_input_fails() {
         assert!(run("name,(,:re").starts_with("ERROR: ( at byte 5: unmatched opening parenthesis"));
         assert!(run("name,sps,:in").contains("wrong item types"));
-        // With every vocabulary, a stack no query word takes may be meant for math's `:and`.
-        assert!(run("name,sps,:eq,:and").contains("not implemented yet (vocabulary math)"));
+        // Math's `:and` takes two time series too, so one query is still too few.
+        assert!(run("name,sps,:eq,:and").contains("stack underflow"), "{}", run("name,sps,:eq,:and"));
         let queries_only = Interpreter::new(&[&super::super::STANDARD, &super::QUERY], Default::default());
         let err = queries_only.execute("name,sps,:eq,:and").unwrap_err();
         assert!(matches!(err.reason, crate::Reason::StackUnderflow { needed: 2, available: 1 }), "{err}");
