@@ -70,7 +70,7 @@ fi
 now_ns() { date +%s%N; }
 secs_since() { python3 -c "print(f'{($(now_ns) - $1) / 1e9:.3f}')"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 # Size in bytes of a directory; empty if it does not exist.
 dir_bytes() { if [ -e "$1" ]; then du -sb "$1" | cut -f1; else echo 0; fi; }
 
@@ -207,7 +207,8 @@ for target in $TARGETS; do
     t0=$(now_ns)
     start "$target" "$data"
     answer=""
-    for _ in $(seq 12000); do
+    # At most about 5 minutes (VictoriaMetrics once answered differently after a restart).
+    for _ in $(seq 3000); do
         answer=$(probe "$target")
         [ -n "$answer" ] && [ "$answer" = "$before" ] && break
         kill -0 "$PID" 2>/dev/null || break

@@ -10,6 +10,7 @@
 //! async workers, outside the lock.
 
 pub mod config;
+pub mod memory;
 pub mod http;
 pub mod ingest;
 pub mod run;

@@ -143,6 +143,10 @@ fn maintain_once(store: &Mutex<Db>) -> Result<(usize, usize), plumb_tsdb::db::Db
         db.checkpoint()?;
     }
     let removed = db.apply_retention(now_ms)?;
+    drop(db);
+    // A compaction holds a block's samples while writing them, and requests free their
+    // decompressed bodies: give the free pages back (milliseconds, once a minute).
+    crate::memory::release_free_memory();
     Ok((written, removed.len()))
 }
 
