@@ -164,12 +164,11 @@ impl Head {
         }
     }
 
-    /// Applies the buffered replayed samples series by series: sorted by id (stably, so each
-    /// series keeps the WAL's order), every series' chunk is appended to in one run instead of
+    /// Applies the buffered replayed samples series by series: grouped by id (each series
+    /// keeping the WAL's order), every series' chunk is appended to in one run instead of
     /// one cache miss per sample, which made replay several times faster on 100k series.
     pub(super) fn flush_replay(&mut self) {
-        let mut samples = std::mem::take(&mut self.replay_buffer);
-        samples.sort_by_key(|&(id, _, _)| id);
+        let mut samples = group_by_id(std::mem::take(&mut self.replay_buffer));
         let mut rest = samples.as_slice();
         while let Some(&(id, _, _)) = rest.first() {
             let n = rest.iter().position(|&(other, _, _)| other != id).unwrap_or(rest.len());
@@ -217,6 +216,49 @@ impl Head {
             }
         }
     }
+}
+
+/// `samples` ordered by series id, each series' samples in their original order. Ids are dense
+/// (assigned in arrival order), so a counting sort does it in linear time when the id range is
+/// at most a few times the number of samples; otherwise a stable sort.
+fn group_by_id(samples: Vec<(SeriesId, i64, f64)>) -> Vec<(SeriesId, i64, f64)> {
+    let (Some(min), Some(max)) = (samples.iter().map(|s| s.0).min(), samples.iter().map(|s| s.0).max()) else {
+        return samples;
+    };
+    let span = usize::try_from(max - min).unwrap_or(usize::MAX);
+    if span >= samples.len().saturating_mul(4) {
+        let mut samples = samples;
+        samples.sort_by_key(|&(id, _, _)| id);
+        return samples;
+    }
+    // starts[i]: where the samples of id min + i begin in the output.
+    let mut starts = vec![0usize; span + 2];
+    for &(id, _, _) in &samples {
+        if let Some(c) = starts.get_mut((id - min) as usize + 1) {
+            *c += 1;
+        }
+    }
+    for i in 1..starts.len() {
+        let before = starts.get(i - 1).copied().unwrap_or(0);
+        if let Some(c) = starts.get_mut(i) {
+            *c += before;
+        }
+    }
+    let mut out = vec![(0, 0, 0.0); samples.len()];
+    for sample in samples {
+        if let Some(at) = starts.get_mut((sample.0 - min) as usize)
+            && let Some(slot) = out.get_mut(*at)
+        {
+            *slot = sample;
+            *at += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(super) fn group_by_id_for_tests(samples: Vec<(SeriesId, i64, f64)>) -> Vec<(SeriesId, i64, f64)> {
+    group_by_id(samples)
 }
 
 pub(super) fn push(s: &mut MemSeries, spill: Option<&mut Spill>, t: i64, v: f64) {

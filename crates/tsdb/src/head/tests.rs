@@ -239,3 +239,15 @@ fn append_batch_resolves_borrowed_tags_and_reports_positions() {
     assert_eq!(got[0].values, vec![1.0, 2.0, 3.0]);
     assert_eq!(h.series_count(), 2);
 }
+
+#[test]
+fn grouping_replayed_samples_by_id_keeps_each_series_in_order() {
+    use super::append::group_by_id_for_tests as group;
+    let input = vec![(7, 1, 1.0), (5, 1, 2.0), (7, 2, 3.0), (6, 5, 4.0), (5, 0, 5.0), (7, 0, 6.0)];
+    let want = vec![(5, 1, 2.0), (5, 0, 5.0), (6, 5, 4.0), (7, 1, 1.0), (7, 2, 3.0), (7, 0, 6.0)];
+    assert_eq!(group(input.clone()), want, "counting sort (dense ids)");
+    let sparse: Vec<_> = input.iter().map(|&(id, t, v)| (id * 1_000_000, t, v)).collect();
+    let want_sparse: Vec<_> = want.iter().map(|&(id, t, v)| (id * 1_000_000, t, v)).collect();
+    assert_eq!(group(sparse), want_sparse, "stable sort (sparse ids)");
+    assert!(group(Vec::new()).is_empty());
+}
