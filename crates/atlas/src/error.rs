@@ -129,6 +129,9 @@ pub enum Reason {
     /// The evaluation context is unusable (a step that is not positive, an end before the start).
     #[error("invalid evaluation context: {0}")]
     InvalidContext(String),
+    /// A style word's value is not one it takes (a colour that is not hex, an unknown palette).
+    #[error("invalid style: {0}")]
+    InvalidStyle(String),
     /// The program was expected to leave exactly one query on the stack.
     #[error("expected exactly one query on the stack, found [{found}]")]
     NotOneQuery {

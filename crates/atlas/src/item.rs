@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::expr::{AggregateFunction, Aggregation, DataExpr, Expr};
 use crate::lexer::escape_into;
 use crate::query::Query;
+use crate::style::StyledExpr;
 use crate::time::parse_double;
 
 /// One item on the stack. Later vocabularies add styled lines as a further variant, hence
@@ -29,11 +30,13 @@ pub enum Item {
     Query(Arc<Query>),
     /// A time-series expression built by the data or math words.
     Expr(Arc<Expr>),
+    /// An expression with presentation settings, built by the `style` words.
+    Styled(Arc<StyledExpr>),
 }
 
 impl Item {
     /// The item's type as signatures and errors name it: `String`, `Word`, `List`, `Query`,
-    /// `DataExpr` or `TimeSeriesExpr`.
+    /// `DataExpr`, `TimeSeriesExpr` or `StyleExpr`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Item::Str(_) => "String",
@@ -42,6 +45,7 @@ impl Item {
             Item::Query(_) => "Query",
             Item::Expr(e) if matches!(**e, Expr::Data(_)) => "DataExpr",
             Item::Expr(_) => "TimeSeriesExpr",
+            Item::Styled(_) => "StyleExpr",
         }
     }
 
@@ -54,7 +58,7 @@ impl Item {
                 Some(Expr::Data(DataExpr::Aggregate(AggregateFunction::new(Aggregation::Sum, (**q).clone()))))
             }
             Item::Str(s) => parse_double(s).map(Expr::Constant),
-            Item::Word(_) | Item::List(_) => None,
+            Item::Word(_) | Item::List(_) | Item::Styled(_) => None,
         }
     }
 
@@ -96,6 +100,7 @@ impl fmt::Display for Item {
             }
             Item::Query(q) => write!(f, "{q}"),
             Item::Expr(e) => write!(f, "{e}"),
+            Item::Styled(s) => write!(f, "{s}"),
         }
     }
 }

@@ -11,9 +11,12 @@
 //! `data` and `math` words build [`Expr`] trees (data expressions, arithmetic, aggregates,
 //! groupings, named rewrites such as `:avg`), which also print back as normalized ASL.
 //! Vocabularies follow Atlas's chain: `standard` (stack, variables, lists as programs,
-//! `:freeze`, `:format`), `query`, `data` and `math` are implemented (math's `:approx-distinct`
-//! aside); `stateful`, `filter` and `style` are placeholders whose words fail "not implemented
-//! yet", naming the word. Every failure is one [`Error`]: the token, its byte position, a
+//! `:freeze`, `:format`), `query`, `data`, `math` (its `:approx-distinct` aside) and `style` are
+//! implemented; the `style` words wrap an expression in a [`StyledExpr`] (legend, colour,
+//! palette, line kind and width, axis, sort, order, limit, legend edits), which also prints back
+//! as normalized ASL. Style's `:offset` with a list, `:filter`, `:percentiles-heatmap` and
+//! `:des-epic-viz`, and the `stateful` and `filter` vocabularies, are placeholders whose words
+//! fail "not implemented yet", naming the word. Every failure is one [`Error`]: the token, its byte position, a
 //! [`Reason`], and the stack rendered.
 //!
 //! For a `q` that must be a plain query, as `/api/v1/tags` takes:
@@ -50,6 +53,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! For a chart, [`Interpreter::evaluate_styled`] evaluates the same way and returns
+//! [`StyledSeries`]: each line with its legend (`$tag` and `$(tag)` substituted, `:s` and
+//! `:decode` applied), colour (six hex digits, from `:color`, `:palette` or the default palette
+//! in order), alpha, width, [`LineKind`] and axis, after `:sort`/`:order`/`:limit` within each
+//! expression. [`Interpreter::evaluate`] ignores the style and returns the bare lines.
+//!
 //! Design decision: words are data, not code paths in a big match. Each [`Word`] carries its
 //! name, vocabulary, parameter types, signature, summary and examples beside its function, as
 //! Atlas's do; the interpreter picks the first variant of a name whose parameter types fit the
@@ -73,6 +82,7 @@ mod item;
 pub mod lexer;
 mod limits;
 mod query;
+mod style;
 mod time;
 pub mod vocab;
 mod word;
@@ -87,5 +97,9 @@ pub use interpreter::Interpreter;
 pub use item::{Item, List, render_capped, type_summary};
 pub use limits::{Limit, Limits};
 pub use query::{Pattern, Query, Shape};
+pub use style::{
+    DEFAULT_PALETTE, LegendEdit, LineKind, StyledExpr, StyledSeries, decode_hex, named_palette, parse_alpha,
+    parse_color, substitute_legend, summary_stat,
+};
 pub use time::{DateRefs, TimeField, format_double, format_duration, parse_date, parse_double, parse_duration};
 pub use word::{Kind, Param, Vocabulary, Word};

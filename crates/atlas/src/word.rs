@@ -39,6 +39,8 @@ pub enum Param {
     DataExpr,
     /// An aggregate of a query (`:sum`, `:count`, `:min`, `:max`), or a query (its `:sum`).
     Aggregate,
+    /// A styled expression, or anything that stands for a time series.
+    Presentation,
 }
 
 impl Param {
@@ -55,6 +57,7 @@ impl Param {
             }
             (Param::Duration, Item::Str(s)) => parse_duration(s).is_some(),
             (Param::TimeSeries, item) => item.to_expr().is_some(),
+            (Param::Presentation, item) => matches!(item, Item::Styled(_)) || item.to_expr().is_some(),
             (Param::DataExpr | Param::Aggregate, Item::Query(_)) => true,
             (Param::DataExpr, Item::Expr(e)) => matches!(**e, Expr::Data(_)),
             (Param::Aggregate, Item::Expr(e)) => matches!(**e, Expr::Data(DataExpr::Aggregate(_))),

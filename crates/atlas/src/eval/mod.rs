@@ -216,14 +216,20 @@ pub(crate) fn tags_label(tags: &BTreeMap<String, String>) -> String {
 
 impl Interpreter {
     /// Runs `program` and returns the expressions it leaves, bottom of the stack first, frozen
-    /// items included: a query stands for its `:sum`, a number for a constant line. Fails on
-    /// anything else (a string, a list), naming its type.
+    /// items included: a query stands for its `:sum`, a number for a constant line, a styled
+    /// expression for its expression (its style dropped; see
+    /// [`Interpreter::evaluate_styled`]). Fails on anything else (a string, a list), naming its
+    /// type.
     pub fn parse_expressions(&self, program: &str) -> Result<Vec<Expr>, Error> {
         let stack = self.execute(program)?;
         stack
             .iter()
             .map(|item| {
-                item.to_expr().ok_or_else(|| Error {
+                let expr = match item {
+                    Item::Styled(styled) => Some(styled.expr.clone()),
+                    other => other.to_expr(),
+                };
+                expr.ok_or_else(|| Error {
                     token: String::new(),
                     position: program.len(),
                     reason: Reason::NotAnExpression { found: type_summary(std::slice::from_ref(item)) },

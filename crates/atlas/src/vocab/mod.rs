@@ -1,5 +1,5 @@
 //! The vocabularies, in Atlas's chain order: standard, query, data, math, then the placeholders
-//! for stateful, filter and style.
+//! for stateful and filter, and style.
 //!
 //! Design decision: the order of [`ALL`] is the lookup order for overloaded words, as Atlas's
 //! `allWords` puts each vocabulary's dependencies first: `:and` is tried as a query word before
@@ -12,12 +12,14 @@ mod math_macros;
 mod pending;
 mod query;
 mod standard;
+mod style;
 
 pub use data::DATA;
 pub use math::MATH;
-pub use pending::{FILTER, STATEFUL, STYLE};
+pub use pending::{FILTER, STATEFUL};
 pub use query::QUERY;
 pub use standard::STANDARD;
+pub use style::STYLE;
 
 use crate::word::Vocabulary;
 

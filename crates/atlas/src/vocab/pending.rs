@@ -1,4 +1,4 @@
-//! Placeholders for the vocabularies plumb does not implement yet (stateful, filter, style):
+//! Placeholders for the vocabularies plumb does not implement yet (stateful, filter):
 //! every word Atlas defines there, with its summary, failing "not implemented yet".
 //!
 //! Design decision: the placeholders are real words in the interpreter's table, so a program
@@ -187,45 +187,5 @@ pub static STATEFUL: Vocabulary = Vocabulary {
             "Apply sliding DES with preset parameters (10, 0.03, 0.04, :sdes).",
         ),
         pending("stateful", "des-epic-signal", Kind::Macro, "Shorthand macro (desEpicSignal)"),
-    ],
-};
-
-/// The `style` vocabulary: not implemented yet.
-pub static STYLE: Vocabulary = Vocabulary {
-    name: "style",
-    words: &[
-        pending("style", "legend", Kind::Word, "Set the legend text."),
-        pending("style", "decode", Kind::Word, "Perform decoding of the legend strings."),
-        pending("style", "s", Kind::Word, "Perform a search and replace on the legend strings."),
-        pending("style", "axis", Kind::Word, "Specify which Y-axis to use for the line."),
-        pending("style", "offset", Kind::Word, "Shift the time frame to use when fetching the data."),
-        pending("style", "filter", Kind::Word, "Filter the output based on another expression."),
-        pending(
-            "style",
-            "sort",
-            Kind::Word,
-            "Sort the results of an expression in the legend by one of the [summary statistics](filter-stat) or by the legend text.",
-        ),
-        pending("style", "order", Kind::Word, "Order to use for [sorting](style-sort) results."),
-        pending("style", "limit", Kind::Word, "Restrict the output to the first `N` lines from the input expression."),
-        pending("style", "head", Kind::Macro, "Restrict output to the first N lines."),
-        pending("style", "alpha", Kind::Word, "Set the alpha value for the colors on the line."),
-        pending("style", "color", Kind::Word, "Set the color for the line."),
-        pending(
-            "style",
-            "palette",
-            Kind::Word,
-            "Set the [palette](Color-Palettes) to use for the results of an expression.",
-        ),
-        pending("style", "ls", Kind::Word, "Set the line style."),
-        pending("style", "lw", Kind::Word, "The width of the stroke used when drawing the line."),
-        pending("style", "area", Kind::Macro, "Set the line style to area."),
-        pending("style", "line", Kind::Macro, "Set the line style to line."),
-        pending("style", "stack", Kind::Macro, "Set the line style to stack."),
-        pending("style", "heatmap", Kind::Macro, "Set the line style to heatmap."),
-        pending("style", "percentiles-heatmap", Kind::Macro, "Group by percentile and display as a heatmap."),
-        pending("style", "vspan", Kind::Macro, "Set the line style to vertical span."),
-        pending("style", "des-epic-viz", Kind::Macro, "Shorthand macro (desEpicViz)"),
-        pending("style", "strip-style", Kind::Word, "Remove all presentation settings from an expression."),
     ],
 };
