@@ -4,11 +4,13 @@
 //!   ([`publish`]).
 //! - `GET /api/v1/tags`, `GET /api/v1/tags/{key}`: tag keys and values ([`tags`]).
 //! - `GET /api/v1/raw?s=&e=&KEY=VALUE...`: raw datapoints of the matching series ([`raw`]).
+//! - `GET /api/v1/graph?q=...`, `GET /api/v1/expr?q=...`: Atlas graphs and expressions ([`graph`]).
 //! - `GET /metrics`: the server's own metrics ([`metrics`]).
 //!
 //! Handlers that touch the store run it on the blocking pool: an append waits for a WAL sync.
 
 mod error;
+mod graph;
 mod metrics;
 mod publish;
 mod raw;
@@ -45,6 +47,8 @@ POST /api/v1/write         Prometheus remote write (snappy protobuf); 204, or 40
 GET  /api/v1/tags          tag keys\n\
 GET  /api/v1/tags/KEY      values of KEY\n\
 GET  /api/v1/raw?s=MS&e=MS&KEY=VALUE...   raw datapoints of the matching series\n\
+GET  /api/v1/graph?q=ASL&s=&e=&step=&tz=&w=&h=&format=png|svg|json|std.json|csv|txt|stats.json   Atlas graph\n\
+GET  /api/v1/expr?q=ASL    the expressions q leaves, normalized (no evaluation)\n\
 GET  /metrics              the server's own metrics, Prometheus text format\n";
 
 /// The router; tests call it without a socket.
@@ -57,6 +61,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/tags", get(tags::keys))
         .route("/api/v1/tags/{key}", get(tags::values))
         .route("/api/v1/raw", get(raw::raw))
+        .route("/api/v1/graph", get(graph::graph))
+        .route("/api/v1/expr", get(graph::expr))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -1,0 +1,227 @@
+//! The graph's text and data outputs (`json`, `std.json`, `csv`, `txt`, `stats.json`) and the
+//! [`Chart`] handed to plumb-chart for `png` and `svg`.
+//!
+//! Design decision: JSON is written by hand rather than through `serde_json::Value`, because
+//! Atlas's `format=json` writes NaN bare (`[1.0,NaN]`, not standard JSON, as Atlas documents);
+//! `std.json` and `stats.json` are standard JSON and write non-finite numbers as the strings
+//! `"NaN"`, `"Infinity"`, `"-Infinity"`. Strings are escaped by `serde_json`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use jiff::tz::TimeZone;
+use plumb_atlas::TimeSeries;
+use plumb_chart::{Chart, Line};
+
+use super::params::GraphParams;
+
+/// The evaluated grid and its lines.
+pub struct Evaluated {
+    /// First grid time, epoch ms.
+    pub start_ms: i64,
+    /// Step, ms.
+    pub step_ms: i64,
+    /// One past the last grid time, epoch ms.
+    pub end_ms: i64,
+    /// The lines, in drawing order.
+    pub lines: Vec<TimeSeries>,
+}
+
+impl Evaluated {
+    fn rows(&self) -> usize {
+        self.lines.first().map_or(0, |l| l.values.len())
+    }
+}
+
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// A number as Atlas's JSON writes it: finite as JSON, NaN and infinities bare.
+fn bare_number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+    } else {
+        serde_json::to_string(&v).unwrap_or_else(|_| "NaN".into())
+    }
+}
+
+/// A number as standard JSON: non-finite ones quoted.
+fn std_number(v: f64) -> String {
+    if v.is_finite() { bare_number(v) } else { format!("\"{}\"", bare_number(v)) }
+}
+
+fn tags_object(tags: &BTreeMap<String, String>) -> String {
+    let body: Vec<String> = tags.iter().map(|(k, v)| format!("{}:{}", quote(k), quote(v))).collect();
+    format!("{{{}}}", body.join(","))
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(","))
+}
+
+/// Atlas's graph JSON: start, step, legend, metrics (tags), values (a row per time), notices.
+pub fn json(data: &Evaluated) -> String {
+    let legend = list(data.lines.iter().map(|l| quote(&l.label)));
+    let metrics = list(data.lines.iter().map(|l| tags_object(&l.tags)));
+    let values = list(
+        (0..data.rows())
+            .map(|row| list(data.lines.iter().map(|l| bare_number(l.values.get(row).copied().unwrap_or(f64::NAN))))),
+    );
+    format!(
+        "{{\"start\":{},\"step\":{},\"legend\":{legend},\"metrics\":{metrics},\"values\":{values},\"notices\":[]}}",
+        data.start_ms, data.step_ms
+    )
+}
+
+/// Standard JSON: each line with its tags, label and data array.
+pub fn std_json(data: &Evaluated) -> String {
+    let metrics = list(data.lines.iter().map(|l| {
+        let values = list(l.values.iter().map(|v| std_number(*v)));
+        format!(
+            "{{\"tags\":{},\"label\":{},\"data\":{{\"type\":\"array\",\"values\":{values}}}}}",
+            tags_object(&l.tags),
+            quote(&l.label)
+        )
+    }));
+    format!("{{\"start\":{},\"step\":{},\"metrics\":{metrics}}}", data.start_ms, data.step_ms)
+}
+
+/// Count of non-NaN values, their average, total, maximum, minimum, and the last non-NaN value.
+pub fn line_stats(values: &[f64]) -> [(&'static str, f64); 6] {
+    let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    let total: f64 = present.iter().sum();
+    let count = present.len();
+    let (max, min) = present.iter().fold((f64::NAN, f64::NAN), |(max, min), &v| (v.max(max), v.min(min)));
+    let avg = if count == 0 { f64::NAN } else { total / count as f64 };
+    let total = if count == 0 { f64::NAN } else { total };
+    let last = present.last().copied().unwrap_or(f64::NAN);
+    [("count", count as f64), ("avg", avg), ("total", total), ("max", max), ("min", min), ("last", last)]
+}
+
+/// Per line: its legend, tags and statistics.
+pub fn stats_json(data: &Evaluated) -> String {
+    let legend = list(data.lines.iter().map(|l| quote(&l.label)));
+    let metrics = list(data.lines.iter().map(|l| tags_object(&l.tags)));
+    let stats = list(data.lines.iter().map(|l| {
+        let fields: Vec<String> =
+            line_stats(&l.values).iter().map(|(name, v)| format!("\"{name}\":{}", std_number(*v))).collect();
+        format!("{{{}}}", fields.join(","))
+    }));
+    format!(
+        "{{\"start\":{},\"end\":{},\"step\":{},\"legend\":{legend},\"metrics\":{metrics},\"stats\":{stats}}}",
+        data.start_ms, data.end_ms, data.step_ms
+    )
+}
+
+/// `csv` (`separator` `,`) or `txt` (`\t`): a quoted header of `timestamp` and the labels, then
+/// a row per time with the ISO time in `zone` and each value to six decimals.
+pub fn delimited(data: &Evaluated, separator: char, zone: &TimeZone) -> String {
+    let mut out = String::from("\"timestamp\"");
+    for line in &data.lines {
+        let _ = write!(out, "{separator}\"{}\"", line.label.replace('"', "\"\""));
+    }
+    out.push('\n');
+    for row in 0..data.rows() {
+        let t = data.start_ms.saturating_add(data.step_ms.saturating_mul(row as i64));
+        out.push_str(&iso_time(t, zone));
+        for line in &data.lines {
+            let v = line.values.get(row).copied().unwrap_or(f64::NAN);
+            let _ = if v.is_finite() {
+                write!(out, "{separator}{v:.6}")
+            } else {
+                write!(out, "{separator}{}", bare_number(v))
+            };
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `2012-01-01T08:56:00Z` in UTC, `2012-01-01T03:56:00-05:00` elsewhere.
+fn iso_time(ms: i64, zone: &TimeZone) -> String {
+    let Ok(ts) = jiff::Timestamp::from_millisecond(ms) else { return ms.to_string() };
+    if zone == &TimeZone::UTC {
+        return ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    }
+    ts.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// The chart plumb-chart draws for `png` and `svg`.
+pub fn chart(data: Evaluated, params: &GraphParams) -> Chart {
+    Chart {
+        title: params.title.clone(),
+        width: params.width,
+        height: params.height,
+        start_ms: data.start_ms,
+        end_ms: data.end_ms,
+        step_ms: data.step_ms,
+        time_zone: params.zone.clone(),
+        axes: params.axes.clone(),
+        lines: data.lines.into_iter().map(|l| Line { label: l.label, values: l.values, ..Line::default() }).collect(),
+        show_legend: params.show_legend,
+        show_stats: params.show_stats,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Evaluated {
+        let tags = BTreeMap::from([("name".to_string(), "x".to_string())]);
+        Evaluated {
+            start_ms: 60_000,
+            step_ms: 60_000,
+            end_ms: 240_000,
+            lines: vec![
+                TimeSeries { tags: tags.clone(), label: "sum(name=x)".into(), values: vec![1.0, f64::NAN, 2.5] },
+                TimeSeries { tags: BTreeMap::new(), label: "a \"b\"".into(), values: vec![0.0, 3.0, f64::INFINITY] },
+            ],
+        }
+    }
+
+    #[test]
+    fn atlas_json_writes_nan_bare() {
+        assert_eq!(
+            json(&sample()),
+            r#"{"start":60000,"step":60000,"legend":["sum(name=x)","a \"b\""],"metrics":[{"name":"x"},{}],"values":[[1.0,0.0],[NaN,3.0],[2.5,Infinity]],"notices":[]}"#
+        );
+    }
+
+    #[test]
+    fn std_json_is_standard() {
+        let text = std_json(&sample());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["metrics"][0]["data"]["values"], serde_json::json!([1.0, "NaN", 2.5]));
+        assert_eq!(v["metrics"][0]["label"], "sum(name=x)");
+        assert_eq!(v["metrics"][1]["data"]["values"][2], "Infinity");
+    }
+
+    #[test]
+    fn stats_skip_nan() {
+        let v: serde_json::Value = serde_json::from_str(&stats_json(&sample())).unwrap();
+        assert_eq!(
+            v["stats"][0],
+            serde_json::json!({"count": 2.0, "avg": 1.75, "total": 3.5, "max": 2.5, "min": 1.0, "last": 2.5})
+        );
+        let empty = line_stats(&[f64::NAN]);
+        assert_eq!(empty[0], ("count", 0.0));
+        assert!(empty[1].1.is_nan() && empty[5].1.is_nan());
+    }
+
+    #[test]
+    fn csv_and_txt() {
+        assert_eq!(
+            delimited(&sample(), ',', &TimeZone::UTC),
+            "\"timestamp\",\"sum(name=x)\",\"a \"\"b\"\"\"\n\
+             1970-01-01T00:01:00Z,1.000000,0.000000\n\
+             1970-01-01T00:02:00Z,NaN,3.000000\n\
+             1970-01-01T00:03:00Z,2.500000,Infinity\n"
+        );
+        let txt = delimited(&sample(), '\t', &TimeZone::fixed(jiff::tz::offset(-5)));
+        assert!(txt.contains("1969-12-31T19:01:00-05:00\t1.000000\t0.000000\n"), "{txt}");
+    }
+}
