@@ -66,10 +66,12 @@ fn render(params: &GraphParams, source: &StoreSource) -> Result<Response, ApiErr
             "{points} datapoints per line, more than the limit max-datapoints={MAX_DATAPOINTS}: use a larger step or a shorter range"
         )));
     }
-    let lines = interpreter().evaluate(&params.q, &context, source).map_err(|e| match e.reason {
+    let styled = interpreter().evaluate_styled(&params.q, &context, source).map_err(|e| match e.reason {
         Reason::Fetch { .. } => ApiError::Internal(e.to_string()),
         _ => ApiError::BadRequest(e.to_string()),
     })?;
+    // Each line is labelled with its legend (`:legend`, else its label) in every format.
+    let (lines, looks): (Vec<_>, Vec<_>) = styled.into_iter().map(output::split_style).unzip();
     if lines.len() > MAX_LINES {
         return Err(ApiError::BadRequest(format!(
             "{} lines, more than the limit max-lines={MAX_LINES}: narrow the query or group by fewer keys",
@@ -83,7 +85,8 @@ fn render(params: &GraphParams, source: &StoreSource) -> Result<Response, ApiErr
             lines.len()
         )));
     }
-    let data = Evaluated { start_ms: context.start_ms(), step_ms: context.step_ms(), end_ms: context.end_ms(), lines };
+    let data =
+        Evaluated { start_ms: context.start_ms(), step_ms: context.step_ms(), end_ms: context.end_ms(), lines, looks };
     let body: Vec<u8> = match params.format {
         Format::Png => plumb_chart::render_png(&output::chart(data, params)).map_err(chart_error)?,
         Format::Svg => plumb_chart::render_svg(&output::chart(data, params)).map_err(chart_error)?.into_bytes(),

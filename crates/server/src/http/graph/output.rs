@@ -23,8 +23,38 @@ pub struct Evaluated {
     pub step_ms: i64,
     /// One past the last grid time, epoch ms.
     pub end_ms: i64,
-    /// The lines, in drawing order.
+    /// The lines, in drawing order, each labelled with its legend.
     pub lines: Vec<TimeSeries>,
+    /// How each line is drawn (png and svg); missing entries draw as plain lines.
+    pub looks: Vec<Look>,
+}
+
+/// How a line is drawn, from its style words.
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    /// `:color` / `:palette` / `:alpha`; none lets the chart pick.
+    pub color: Option<plumb_chart::Rgba>,
+    /// `:area`, `:stack`, `:vspan`, `:line`.
+    pub style: plumb_chart::Style,
+    /// `:lw`.
+    pub line_width: f32,
+    /// `:axis`.
+    pub axis: usize,
+}
+
+/// A styled line as the graph outputs take it: the series labelled with its legend, and how to
+/// draw it. A heat map (`:heatmap`) is drawn as a line until plumb-chart draws heat maps.
+pub fn split_style(s: plumb_atlas::StyledSeries) -> (TimeSeries, Look) {
+    let mut series = s.series;
+    series.label = s.legend;
+    let color = plumb_chart::Rgba::parse_hex(&s.color).map(|c| plumb_chart::Rgba { a: s.alpha, ..c });
+    let style = match s.kind {
+        plumb_atlas::LineKind::Area => plumb_chart::Style::Area,
+        plumb_atlas::LineKind::Stack => plumb_chart::Style::Stack,
+        plumb_atlas::LineKind::VSpan => plumb_chart::Style::VSpan,
+        _ => plumb_chart::Style::Line,
+    };
+    (series, Look { color, style, line_width: s.line_width, axis: s.axis })
 }
 
 impl Evaluated {
@@ -160,7 +190,23 @@ pub fn chart(data: Evaluated, params: &GraphParams) -> Chart {
         step_ms: data.step_ms,
         time_zone: params.zone.clone(),
         axes: params.axes.clone(),
-        lines: data.lines.into_iter().map(|l| Line { label: l.label, values: l.values, ..Line::default() }).collect(),
+        lines: data
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let look = data.looks.get(i).cloned().unwrap_or_default();
+                let line_width = if look.line_width > 0.0 { look.line_width } else { 1.0 };
+                Line {
+                    label: l.label,
+                    values: l.values,
+                    style: look.style,
+                    color: look.color,
+                    line_width,
+                    axis: look.axis,
+                }
+            })
+            .collect(),
         show_legend: params.show_legend,
         show_stats: params.show_stats,
     }
@@ -180,7 +226,32 @@ mod tests {
                 TimeSeries { tags: tags.clone(), label: "sum(name=x)".into(), values: vec![1.0, f64::NAN, 2.5] },
                 TimeSeries { tags: BTreeMap::new(), label: "a \"b\"".into(), values: vec![0.0, 3.0, f64::INFINITY] },
             ],
+            looks: Vec::new(),
         }
+    }
+
+    #[test]
+    fn style_words_reach_the_chart_and_the_legend_labels_every_format() {
+        use plumb_atlas::{EvalContext, Interpreter, Query, RawSeries, Source};
+        struct One;
+        impl Source for One {
+            fn fetch(&self, _: &Query, _: i64, _: i64) -> Result<Vec<RawSeries>, String> {
+                let tags =
+                    BTreeMap::from([("name".to_string(), "cpu".to_string()), ("node".to_string(), "i-1".to_string())]);
+                Ok(vec![RawSeries { tags, timestamps: vec![60_000, 120_000], values: vec![1.0, 2.0] }])
+            }
+        }
+        let ctx = EvalContext::new(60_000, 180_000, 60_000).unwrap();
+        let program = "name,cpu,:eq,(,node,),:by,$node,:legend,f00,:color,80,:alpha,3,:lw,:stack,1,:axis";
+        let styled = Interpreter::default().evaluate_styled(program, &ctx, &One).unwrap();
+        let (lines, looks): (Vec<_>, Vec<_>) = styled.into_iter().map(split_style).unzip();
+        assert_eq!(lines[0].label, "i-1");
+        let data = Evaluated { start_ms: 60_000, step_ms: 60_000, end_ms: 180_000, lines, looks };
+        assert!(json(&data).contains("\"legend\":[\"i-1\"]"), "{}", json(&data));
+        let params = GraphParams::parse(&[("q".to_string(), ":true".to_string())], 200_000).unwrap();
+        let line = chart(data, &params).lines.remove(0);
+        assert_eq!(line.color, Some(plumb_chart::Rgba { r: 255, g: 0, b: 0, a: 0x80 }));
+        assert_eq!((line.style, line.line_width, line.axis), (plumb_chart::Style::Stack, 3.0, 1));
     }
 
     #[test]
