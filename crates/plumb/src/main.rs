@@ -23,6 +23,7 @@ enum Command {
     Server(cmd::server::ServerArgs),
     Metrics(cmd::metrics::MetricsArgs),
     Tsdb(cmd::tsdb::TsdbArgs),
+    Query(cmd::query::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Server(args) => cmd::server::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
         Command::Tsdb(args) => cmd::tsdb::run(args),
+        Command::Query(args) => cmd::query::run(args),
     };
     match result {
         Ok(code) => code,

@@ -133,3 +133,46 @@ fn graph_formats_and_refusals() {
     assert_eq!(status, 400);
     assert!(text(&body).contains("max-lines=1024"), "{}", text(&body));
 }
+
+/// `plumb query` asks the real server and prints a table, CSV or JSON; a bad program exits 1
+/// with the server's reason naming the word.
+#[test]
+fn plumb_query_prints_the_lines_of_an_expression() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path().to_str().unwrap());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let t0 = now / 60_000 * 60_000 - 10 * 60_000;
+    let metrics = (1..=3)
+        .flat_map(|k| {
+            [("a", 1.0), ("b", 10.0)].map(|(node, scale)| {
+                json!({"tags": {"name": "gq", "nf.node": node}, "timestamp": t0 + k * 60_000 - 1, "value": scale * k as f64})
+            })
+        })
+        .collect();
+    publish(&server.addr, metrics);
+    let url = format!("http://{}", server.addr);
+    let (s, e) = ((t0 + 60_000).to_string(), (t0 + 3 * 60_000).to_string());
+    let query = |expr: &str, format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_plumb"))
+            .args(["query", expr, "--server", &url, "-s", &s, "-e", &e, "--step", "1m", "--format", format])
+            .output()
+            .unwrap()
+    };
+    let out = query("name,gq,:eq,(,nf.node,),:by,$nf.node,:legend", "table");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and three rows:\n{table}");
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["time", "a", "b"], "{table}");
+    let row = |i: usize| lines[i].split_whitespace().skip(1).collect::<Vec<_>>();
+    assert_eq!((row(1), row(2), row(3)), (vec!["1", "10"], vec!["2", "20"], vec!["3", "30"]), "{table}");
+    let csv = String::from_utf8(query("name,gq,:eq,:sum", "csv").stdout).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.lines().nth(3).unwrap().ends_with(",33.000000"), "{csv}");
+    let json: Value = serde_json::from_slice(&query("name,gq,:eq,:sum", "json").stdout).unwrap();
+    assert_eq!(json["metrics"][0]["data"]["values"], json!([11.0, 22.0, 33.0]));
+    let bad = query("name,:frobnicate", "table");
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains(":frobnicate") && err.lines().count() == 1, "{err}");
+}

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod metrics;
+pub mod query;
 pub mod server;
 pub mod stat;
 pub mod tsdb;
