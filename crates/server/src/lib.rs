@@ -10,9 +10,9 @@
 //! async workers, outside the lock.
 
 pub mod config;
-pub mod memory;
 pub mod http;
 pub mod ingest;
+pub mod memory;
 pub mod run;
 pub mod select;
 pub mod selfmetrics;
