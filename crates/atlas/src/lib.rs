@@ -14,9 +14,11 @@
 //! `:freeze`, `:format`), `query`, `data`, `math` (its `:approx-distinct` aside) and `style` are
 //! implemented; the `style` words wrap an expression in a [`StyledExpr`] (legend, colour,
 //! palette, line kind and width, axis, sort, order, limit, legend edits), which also prints back
-//! as normalized ASL. Style's `:offset` with a list, `:filter`, `:percentiles-heatmap` and
-//! `:des-epic-viz`, and the `stateful` and `filter` vocabularies, are placeholders whose words
-//! fail "not implemented yet", naming the word. Every failure is one [`Error`]: the token, its byte position, a
+//! as normalized ASL. The `filter` vocabulary builds summary-stat lines (`:stat`), `:filter`
+//! with stat placeholders (`:stat-avg` ...) and the priority filters (`:topk`, `:bottomk`, with
+//! an optional `--others--` line); its `:consolidate` is a placeholder. Style's `:offset` with a
+//! list, `:filter`, `:percentiles-heatmap` and `:des-epic-viz`, and the `stateful` vocabulary,
+//! are placeholders whose words fail "not implemented yet", naming the word. Every failure is one [`Error`]: the token, its byte position, a
 //! [`Reason`], and the stack rendered.
 //!
 //! For a `q` that must be a plain query, as `/api/v1/tags` takes:
@@ -90,8 +92,8 @@ mod word;
 pub use error::{Error, RENDERED_STACK_CHARS, Reason};
 pub use eval::{EvalContext, RawSeries, Source, TimeSeries, bucket_index, bucket_value};
 pub use expr::{
-    AggregateFunction, Aggregation, BinaryOp, Consolidation, DataExpr, Expr, NamedRewrite, Original, Percentiles,
-    UnaryOp, add_nan, max_nan, min_nan,
+    AggregateFunction, Aggregation, BinaryOp, Consolidation, DataExpr, Expr, NamedRewrite, Original, OthersAggregation,
+    Percentiles, PriorityFilter, SummaryStat, UnaryOp, add_nan, max_nan, min_nan,
 };
 pub use interpreter::Interpreter;
 pub use item::{Item, List, render_capped, type_summary};

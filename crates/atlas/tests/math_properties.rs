@@ -3,7 +3,7 @@
 //! swapped, grouped or not; a displayed expression runs back to an equal one.
 //!
 //! Design decision: programs are generated from a small grammar of expressions (data, numbers,
-//! unary, binary, aggregates, groupings) rather than from loose tokens, so most cases reach
+//! unary, binary, aggregates, groupings, `:stat`, `:filter`, `:topk`/`:bottomk`) rather than from loose tokens, so most cases reach
 //! evaluation instead of failing on the stack; loose tokens are covered by `properties.rs`.
 
 mod common;
@@ -59,7 +59,12 @@ fn expr() -> impl Strategy<Value = String> {
             (inner.clone(), unary).prop_map(|(a, op)| format!("{a},:{op}")),
             inner.clone().prop_map(|a| format!("{a},(,zone,),:by")),
             inner.clone().prop_map(|a| format!("{a},5,:clamp-max,1m,:offset")),
-            inner.prop_map(|a| format!("{a},zone,z,:as,:cf-max")),
+            inner.clone().prop_map(|a| format!("{a},zone,z,:as,:cf-max")),
+            (inner.clone(), prop::sample::select(vec!["avg", "max", "last", "count"]))
+                .prop_map(|(a, stat)| format!("{a},{stat},:stat")),
+            (inner.clone(), prop::sample::select(vec!["topk", "bottomk", "topk-others-avg", "bottomk-others-sum"]))
+                .prop_map(|(a, word)| format!("{a},max,2,:{word}")),
+            inner.prop_map(|a| format!("{a},:stat-avg,1,:gt,:stat-max,:stat-min,:sub,0,:ge,:and,:filter")),
         ]
     })
 }

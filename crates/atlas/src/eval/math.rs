@@ -75,6 +75,15 @@ impl Evaluator<'_> {
             Expr::GroupBy { aggregation, expr, keys } => self.eval_group_by(*aggregation, expr, keys)?,
             Expr::Percentiles(p) => self.eval_percentiles(p)?,
             Expr::NamedRewrite(nr) => self.eval(&nr.eval)?,
+            Expr::Stat { expr, stat } => self.eval_stat(expr, *stat)?,
+            Expr::StatPlaceholder(stat) => {
+                return Err(Reason::Evaluation(format!(
+                    ":stat-{} can only be used in a :filter condition",
+                    stat.name()
+                )));
+            }
+            Expr::Filter { expr, condition } => self.eval_filter(expr, condition)?,
+            Expr::Priority(p) => self.eval_priority(p)?,
         })
     }
 

@@ -20,6 +20,7 @@
 
 mod consolidate;
 mod data;
+mod filter;
 mod math;
 mod percentiles;
 

@@ -10,6 +10,7 @@
 //! `:cf-*`, math `:by`, `:cg`) live in [`rewrite`]. `Display` writes the normalized program, so a
 //! displayed expression runs back to an equal one.
 
+mod filter;
 mod rewrite;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,8 @@ use std::fmt;
 use crate::lexer::escape_into;
 use crate::query::Query;
 use crate::time::{TimeField, format_double, format_duration};
+
+pub use filter::{OthersAggregation, PriorityFilter, SummaryStat};
 
 /// How the values of several series are combined into one, per interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -410,6 +413,25 @@ pub enum Expr {
     Percentiles(Box<Percentiles>),
     /// A macro's result under its name (`:named-rewrite`).
     NamedRewrite(Box<NamedRewrite>),
+    /// Each line of the input as a constant line of its summary statistic (`:stat`).
+    Stat {
+        /// The input.
+        expr: Box<Expr>,
+        /// The statistic.
+        stat: SummaryStat,
+    },
+    /// A statistic of the line being filtered (`:stat-avg` ...), meaningful only in a
+    /// `:filter` condition.
+    StatPlaceholder(SummaryStat),
+    /// The lines of `expr` whose matching condition line is true at some interval (`:filter`).
+    Filter {
+        /// The input.
+        expr: Box<Expr>,
+        /// The condition as written, stat placeholders included.
+        condition: Box<Expr>,
+    },
+    /// The k lines with the highest or lowest statistic (`:topk`, `:bottomk`, `-others-*`).
+    Priority(Box<PriorityFilter>),
 }
 
 impl Expr {
@@ -468,15 +490,23 @@ impl Expr {
         match self {
             Expr::Data(d) => out.push(d),
             Expr::Percentiles(p) => out.push(&p.data),
-            Expr::As { expr, .. } | Expr::Unary(_, expr) | Expr::Aggregate(_, expr) | Expr::GroupBy { expr, .. } => {
-                expr.collect_data(out)
-            }
-            Expr::Binary(_, a, b) => {
+            Expr::As { expr, .. }
+            | Expr::Unary(_, expr)
+            | Expr::Aggregate(_, expr)
+            | Expr::GroupBy { expr, .. }
+            | Expr::Stat { expr, .. } => expr.collect_data(out),
+            Expr::Priority(p) => p.expr.collect_data(out),
+            Expr::Binary(_, a, b) | Expr::Filter { expr: a, condition: b } => {
                 a.collect_data(out);
                 b.collect_data(out);
             }
             Expr::NamedRewrite(nr) => nr.eval.collect_data(out),
-            Expr::Constant(_) | Expr::Random | Expr::SeededRandom(_) | Expr::Time(..) | Expr::TimeSpan { .. } => {}
+            Expr::Constant(_)
+            | Expr::Random
+            | Expr::SeededRandom(_)
+            | Expr::Time(..)
+            | Expr::TimeSpan { .. }
+            | Expr::StatPlaceholder(_) => {}
         }
     }
 
@@ -484,7 +514,10 @@ impl Expr {
     pub fn is_grouped(&self) -> bool {
         match self {
             Expr::Data(d) => matches!(d, DataExpr::GroupBy { .. }),
-            Expr::As { expr, .. } | Expr::Unary(_, expr) => expr.is_grouped(),
+            Expr::As { expr, .. } | Expr::Unary(_, expr) | Expr::Stat { expr, .. } | Expr::Filter { expr, .. } => {
+                expr.is_grouped()
+            }
+            Expr::Priority(p) => p.expr.is_grouped(),
             Expr::Binary(_, a, b) => a.is_grouped() || b.is_grouped(),
             Expr::GroupBy { .. } | Expr::Percentiles(_) => true,
             Expr::NamedRewrite(nr) => nr.eval.is_grouped(),
@@ -500,7 +533,8 @@ impl Expr {
             Expr::As { expr, original, replacement } => {
                 expr.grouping().into_iter().map(|k| if k == *original { replacement.clone() } else { k }).collect()
             }
-            Expr::Unary(_, expr) => expr.grouping(),
+            Expr::Unary(_, expr) | Expr::Stat { expr, .. } | Expr::Filter { expr, .. } => expr.grouping(),
+            Expr::Priority(p) => p.expr.grouping(),
             Expr::Binary(_, a, b) => {
                 if uses_left_grouping(a, b) {
                     a.grouping()
@@ -528,12 +562,15 @@ impl Expr {
         let (nodes, depth) = match self {
             Expr::Data(d) => (query_nodes(d.query()) + d.keys().len(), 0),
             Expr::Percentiles(p) => (query_nodes(p.data.query()) + p.data.keys().len() + p.percentiles.len(), 0),
-            Expr::As { expr, .. } | Expr::Unary(_, expr) | Expr::Aggregate(_, expr) => expr.shape(),
+            Expr::As { expr, .. } | Expr::Unary(_, expr) | Expr::Aggregate(_, expr) | Expr::Stat { expr, .. } => {
+                expr.shape()
+            }
+            Expr::Priority(p) => p.expr.shape(),
             Expr::GroupBy { expr, keys, .. } => {
                 let (nodes, depth) = expr.shape();
                 (nodes + keys.len(), depth)
             }
-            Expr::Binary(_, a, b) => {
+            Expr::Binary(_, a, b) | Expr::Filter { expr: a, condition: b } => {
                 let ((n1, d1), (n2, d2)) = (a.shape(), b.shape());
                 (n1 + n2, d1.max(d2))
             }
@@ -545,7 +582,12 @@ impl Expr {
                 let (eval_nodes, eval_depth) = nr.eval.shape();
                 (original_nodes + eval_nodes, original_depth.max(eval_depth))
             }
-            Expr::Constant(_) | Expr::Random | Expr::SeededRandom(_) | Expr::Time(..) | Expr::TimeSpan { .. } => (0, 0),
+            Expr::Constant(_)
+            | Expr::Random
+            | Expr::SeededRandom(_)
+            | Expr::Time(..)
+            | Expr::TimeSpan { .. }
+            | Expr::StatPlaceholder(_) => (0, 0),
         };
         (nodes + 1, depth + 1)
     }
@@ -675,6 +717,9 @@ impl fmt::Display for Expr {
                 write_offset(f, p.data.offset_ms())
             }
             Expr::NamedRewrite(nr) => write_named_rewrite(f, nr),
+            Expr::Stat { .. } | Expr::StatPlaceholder(_) | Expr::Filter { .. } | Expr::Priority(_) => {
+                filter::write_filter_expr(f, self)
+            }
         }
     }
 }

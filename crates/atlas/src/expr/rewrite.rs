@@ -9,12 +9,12 @@
 //! (their original and their evaluated expression alike) where Atlas re-runs the macro's text;
 //! the two agree on what is evaluated.
 
-use super::{AggregateFunction, Consolidation, DataExpr, Expr, NamedRewrite, Original, Percentiles};
+use super::{AggregateFunction, Consolidation, DataExpr, Expr, NamedRewrite, Original, Percentiles, PriorityFilter};
 use crate::query::Query;
 
 impl Expr {
     /// Rebuilds this node with `f` applied to each direct child expression.
-    fn map_children(&self, f: &mut dyn FnMut(&Expr) -> Result<Expr, String>) -> Result<Expr, String> {
+    pub(super) fn map_children(&self, f: &mut dyn FnMut(&Expr) -> Result<Expr, String>) -> Result<Expr, String> {
         Ok(match self {
             Expr::As { expr, original, replacement } => {
                 Expr::As { expr: Box::new(f(expr)?), original: original.clone(), replacement: replacement.clone() }
@@ -30,6 +30,9 @@ impl Expr {
                 };
                 Expr::NamedRewrite(Box::new(NamedRewrite { original, eval: f(&nr.eval)?, ..(**nr).clone() }))
             }
+            Expr::Stat { expr, stat } => Expr::Stat { expr: Box::new(f(expr)?), stat: *stat },
+            Expr::Filter { expr, condition } => Expr::filter(f(expr)?, f(condition)?)?,
+            Expr::Priority(p) => Expr::Priority(Box::new(PriorityFilter { expr: f(&p.expr)?, ..(**p).clone() })),
             leaf => leaf.clone(),
         })
     }

@@ -1,11 +1,12 @@
-//! The vocabularies, in Atlas's chain order: standard, query, data, math, then the placeholders
-//! for stateful and filter, and style.
+//! The vocabularies, in Atlas's chain order: standard, query, data, math, then the placeholder
+//! for stateful, filter, and style.
 //!
 //! Design decision: the order of [`ALL`] is the lookup order for overloaded words, as Atlas's
 //! `allWords` puts each vocabulary's dependencies first: `:and` is tried as a query word before
 //! math's `:and`, and data's `:sum` (on a query) before math's (on any expression).
 
 mod data;
+mod filter;
 mod format;
 mod math;
 mod math_macros;
@@ -15,8 +16,9 @@ mod standard;
 mod style;
 
 pub use data::DATA;
+pub use filter::FILTER;
 pub use math::MATH;
-pub use pending::{FILTER, STATEFUL};
+pub use pending::STATEFUL;
 pub use query::QUERY;
 pub use standard::STANDARD;
 pub use style::STYLE;
