@@ -587,8 +587,8 @@ mod tests {
 
     #[test]
     fn later_vocabularies_fail_naming_the_word() {
-        let err = run("name,sps,:eq,:sum,5,:rolling-count").unwrap_err();
-        assert_eq!(err.token, ":rolling-count");
+        let err = run("name,sps,:eq,:sum,5,0.1,0.5,:des").unwrap_err();
+        assert_eq!(err.token, ":des");
         assert!(matches!(err.reason, Reason::NotImplemented { vocabulary: "stateful" }));
     }
 }

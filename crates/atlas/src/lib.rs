@@ -16,9 +16,12 @@
 //! palette, line kind and width, axis, sort, order, limit, legend edits), which also prints back
 //! as normalized ASL. The `filter` vocabulary builds summary-stat lines (`:stat`), `:filter`
 //! with stat placeholders (`:stat-avg` ...) and the priority filters (`:topk`, `:bottomk`, with
-//! an optional `--others--` line); its `:consolidate` is a placeholder. Style's `:offset` with a
-//! list, `:filter`, `:percentiles-heatmap` and `:des-epic-viz`, and the `stateful` vocabulary,
-//! are placeholders whose words fail "not implemented yet", naming the word. Every failure is one [`Error`]: the token, its byte position, a
+//! an optional `--others--` line); its `:consolidate` is a placeholder. The `stateful` vocabulary's
+//! rolling windows, `:delay`, `:integral`, `:derivative` and `:trend` run over each line in
+//! time order on the graph's grid. Style's `:offset` with a list, `:filter`,
+//! `:percentiles-heatmap` and `:des-epic-viz`, and stateful's DES words, `:cumulative-max` and
+//! `:approx-distinct-cumulative`, are placeholders whose words fail "not implemented yet",
+//! naming the word. Every failure is one [`Error`]: the token, its byte position, a
 //! [`Reason`], and the stack rendered.
 //!
 //! For a `q` that must be a plain query, as `/api/v1/tags` takes:
@@ -93,7 +96,7 @@ pub use error::{Error, RENDERED_STACK_CHARS, Reason};
 pub use eval::{EvalContext, RawSeries, Source, TimeSeries, bucket_index, bucket_value};
 pub use expr::{
     AggregateFunction, Aggregation, BinaryOp, Consolidation, DataExpr, Expr, NamedRewrite, Original, OthersAggregation,
-    Percentiles, PriorityFilter, SummaryStat, UnaryOp, add_nan, max_nan, min_nan,
+    Percentiles, PriorityFilter, StatefulOp, SummaryStat, UnaryOp, add_nan, max_nan, min_nan,
 };
 pub use interpreter::Interpreter;
 pub use item::{Item, List, render_capped, type_summary};

@@ -23,6 +23,7 @@ mod data;
 mod filter;
 mod math;
 mod percentiles;
+mod stateful;
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;

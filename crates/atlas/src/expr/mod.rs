@@ -12,6 +12,7 @@
 
 mod filter;
 mod rewrite;
+mod stateful;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,6 +22,7 @@ use crate::query::Query;
 use crate::time::{TimeField, format_double, format_duration};
 
 pub use filter::{OthersAggregation, PriorityFilter, SummaryStat};
+pub use stateful::StatefulOp;
 
 /// How the values of several series are combined into one, per interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -432,6 +434,13 @@ pub enum Expr {
     },
     /// The k lines with the highest or lowest statistic (`:topk`, `:bottomk`, `-others-*`).
     Priority(Box<PriorityFilter>),
+    /// A stateful operation on each line of the input, in time order (`:rolling-sum`, ...).
+    Stateful {
+        /// The input.
+        expr: Box<Expr>,
+        /// The operation and its parameters.
+        op: StatefulOp,
+    },
 }
 
 impl Expr {
@@ -494,7 +503,8 @@ impl Expr {
             | Expr::Unary(_, expr)
             | Expr::Aggregate(_, expr)
             | Expr::GroupBy { expr, .. }
-            | Expr::Stat { expr, .. } => expr.collect_data(out),
+            | Expr::Stat { expr, .. }
+            | Expr::Stateful { expr, .. } => expr.collect_data(out),
             Expr::Priority(p) => p.expr.collect_data(out),
             Expr::Binary(_, a, b) | Expr::Filter { expr: a, condition: b } => {
                 a.collect_data(out);
@@ -514,9 +524,11 @@ impl Expr {
     pub fn is_grouped(&self) -> bool {
         match self {
             Expr::Data(d) => matches!(d, DataExpr::GroupBy { .. }),
-            Expr::As { expr, .. } | Expr::Unary(_, expr) | Expr::Stat { expr, .. } | Expr::Filter { expr, .. } => {
-                expr.is_grouped()
-            }
+            Expr::As { expr, .. }
+            | Expr::Unary(_, expr)
+            | Expr::Stat { expr, .. }
+            | Expr::Filter { expr, .. }
+            | Expr::Stateful { expr, .. } => expr.is_grouped(),
             Expr::Priority(p) => p.expr.is_grouped(),
             Expr::Binary(_, a, b) => a.is_grouped() || b.is_grouped(),
             Expr::GroupBy { .. } | Expr::Percentiles(_) => true,
@@ -533,7 +545,10 @@ impl Expr {
             Expr::As { expr, original, replacement } => {
                 expr.grouping().into_iter().map(|k| if k == *original { replacement.clone() } else { k }).collect()
             }
-            Expr::Unary(_, expr) | Expr::Stat { expr, .. } | Expr::Filter { expr, .. } => expr.grouping(),
+            Expr::Unary(_, expr)
+            | Expr::Stat { expr, .. }
+            | Expr::Filter { expr, .. }
+            | Expr::Stateful { expr, .. } => expr.grouping(),
             Expr::Priority(p) => p.expr.grouping(),
             Expr::Binary(_, a, b) => {
                 if uses_left_grouping(a, b) {
@@ -562,9 +577,11 @@ impl Expr {
         let (nodes, depth) = match self {
             Expr::Data(d) => (query_nodes(d.query()) + d.keys().len(), 0),
             Expr::Percentiles(p) => (query_nodes(p.data.query()) + p.data.keys().len() + p.percentiles.len(), 0),
-            Expr::As { expr, .. } | Expr::Unary(_, expr) | Expr::Aggregate(_, expr) | Expr::Stat { expr, .. } => {
-                expr.shape()
-            }
+            Expr::As { expr, .. }
+            | Expr::Unary(_, expr)
+            | Expr::Aggregate(_, expr)
+            | Expr::Stat { expr, .. }
+            | Expr::Stateful { expr, .. } => expr.shape(),
             Expr::Priority(p) => p.expr.shape(),
             Expr::GroupBy { expr, keys, .. } => {
                 let (nodes, depth) = expr.shape();
@@ -720,6 +737,7 @@ impl fmt::Display for Expr {
             Expr::Stat { .. } | Expr::StatPlaceholder(_) | Expr::Filter { .. } | Expr::Priority(_) => {
                 filter::write_filter_expr(f, self)
             }
+            Expr::Stateful { expr, op } => stateful::write_stateful(f, expr, *op),
         }
     }
 }

@@ -31,6 +31,7 @@ impl Expr {
                 Expr::NamedRewrite(Box::new(NamedRewrite { original, eval: f(&nr.eval)?, ..(**nr).clone() }))
             }
             Expr::Stat { expr, stat } => Expr::Stat { expr: Box::new(f(expr)?), stat: *stat },
+            Expr::Stateful { expr, op } => Expr::Stateful { expr: Box::new(f(expr)?), op: *op },
             Expr::Filter { expr, condition } => Expr::filter(f(expr)?, f(condition)?)?,
             Expr::Priority(p) => Expr::Priority(Box::new(PriorityFilter { expr: f(&p.expr)?, ..(**p).clone() })),
             leaf => leaf.clone(),

@@ -1,5 +1,5 @@
-//! The vocabularies, in Atlas's chain order: standard, query, data, math, then the placeholder
-//! for stateful, filter, and style.
+//! The vocabularies, in Atlas's chain order: standard, query, data, math, then stateful (partly
+//! placeholders), filter, and style.
 //!
 //! Design decision: the order of [`ALL`] is the lookup order for overloaded words, as Atlas's
 //! `allWords` puts each vocabulary's dependencies first: `:and` is tried as a query word before
@@ -13,14 +13,15 @@ mod math_macros;
 mod pending;
 mod query;
 mod standard;
+mod stateful;
 mod style;
 
 pub use data::DATA;
 pub use filter::FILTER;
 pub use math::MATH;
-pub use pending::STATEFUL;
 pub use query::QUERY;
 pub use standard::STANDARD;
+pub use stateful::STATEFUL;
 pub use style::STYLE;
 
 use crate::word::Vocabulary;
