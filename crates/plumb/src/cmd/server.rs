@@ -11,10 +11,12 @@ use plumb_server::run::{DEFAULT_LISTEN, run as serve};
 use plumb_server::selfmetrics;
 
 /// Run the fleet store: Atlas publish and Prometheus remote write in, durable in an embedded TSDB,
-/// tags and raw data out.
+/// Atlas graphs, tags and raw data out.
 ///
 /// It accepts the batches `plumb agent` (or any Atlas publisher, or Prometheus remote write)
-/// sends, keeps them in an embedded time-series store and answers tag and raw-data queries.
+/// sends, keeps them in an embedded time-series store (compacted into blocks under DATA) and
+/// answers Atlas stack-language graphs (`/api/v1/graph`), tag listings (`/api/v1/tags?q=`) and
+/// raw-data queries.
 ///
 /// Every publish is written to the write-ahead log in DATA/wal and synced before it is
 /// acknowledged; on start the log is replayed, and a torn tail after a crash is cut back to the
