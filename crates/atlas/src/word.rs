@@ -134,3 +134,32 @@ pub struct Vocabulary {
     /// Its words, in the order Atlas lists them.
     pub words: &'static [Word],
 }
+
+impl Word {
+    /// A word of `vocabulary` whose body is Rust code (every vocabulary's table builds its
+    /// native words with this).
+    pub(crate) const fn native(
+        vocabulary: &'static str,
+        name: &'static str,
+        params: &'static [Param],
+        signature: &'static str,
+        summary: &'static str,
+        examples: &'static [&'static str],
+        code: fn(&mut Context<'_>) -> Result<(), Fail>,
+    ) -> Word {
+        Word { name, vocabulary, kind: Kind::Word, params, signature, summary, examples, body: Body::Native(code) }
+    }
+
+    /// A macro of `vocabulary`: `body` is a program run in the word's place.
+    pub(crate) const fn macro_of(
+        vocabulary: &'static str,
+        name: &'static str,
+        params: &'static [Param],
+        signature: &'static str,
+        summary: &'static str,
+        examples: &'static [&'static str],
+        body: &'static [&'static str],
+    ) -> Word {
+        Word { name, vocabulary, kind: Kind::Macro, params, signature, summary, examples, body: Body::Macro(body) }
+    }
+}

@@ -9,7 +9,7 @@
 use crate::expr::{AggregateFunction, Aggregation, Consolidation, DataExpr, Expr};
 use crate::interpreter::{Context, Fail};
 use crate::item::Item;
-use crate::word::{Body, Kind, Param, Vocabulary, Word};
+use crate::word::{Param, Vocabulary, Word};
 
 /// The `data` vocabulary, in Atlas's order.
 pub static DATA: Vocabulary =
@@ -23,7 +23,7 @@ const fn word(
     examples: &'static [&'static str],
     code: fn(&mut Context<'_>) -> Result<(), Fail>,
 ) -> Word {
-    Word { name, vocabulary: "data", kind: Kind::Word, params, signature, summary, examples, body: Body::Native(code) }
+    Word::native("data", name, params, signature, summary, examples, code)
 }
 
 /// Replaces the query on top of the stack with its aggregate.

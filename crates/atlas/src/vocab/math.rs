@@ -21,7 +21,7 @@ use crate::vocab::math_macros::{
     APPROX_DISTINCT, AVG, COS, COT, CSC, DIST_AVG, DIST_MAX, DIST_STDDEV, MEDIAN, PCT, SAMPLE_COUNT_ALL, SEC, STDDEV,
     TAN,
 };
-use crate::word::{Body, Kind, Param, Vocabulary, Word};
+use crate::word::{Param, Vocabulary, Word};
 
 /// The `math` vocabulary, in Atlas's order.
 pub static MATH: Vocabulary = Vocabulary {
@@ -90,7 +90,7 @@ const fn word(
     examples: &'static [&'static str],
     code: fn(&mut Context<'_>) -> Result<(), Fail>,
 ) -> Word {
-    Word { name, vocabulary: "math", kind: Kind::Word, params, signature, summary, examples, body: Body::Native(code) }
+    Word::native("math", name, params, signature, summary, examples, code)
 }
 
 /// A rule of the expression was broken.

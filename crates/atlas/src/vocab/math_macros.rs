@@ -17,7 +17,7 @@ const fn macro_word(
     examples: &'static [&'static str],
     body: &'static [&'static str],
 ) -> Word {
-    Word { name, vocabulary: "math", kind: Kind::Macro, params, signature, summary, examples, body: Body::Macro(body) }
+    Word::macro_of("math", name, params, signature, summary, examples, body)
 }
 
 const SERIES: &[Param] = &[Param::TimeSeries];

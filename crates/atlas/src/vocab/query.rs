@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::interpreter::{Context, Fail};
 use crate::item::Item;
 use crate::query::Query;
-use crate::word::{Body, Kind, Param, Vocabulary, Word};
+use crate::word::{Param, Vocabulary, Word};
 
 /// The `query` vocabulary, in Atlas's order.
 pub static QUERY: Vocabulary = Vocabulary {
@@ -25,7 +25,7 @@ const fn word(
     examples: &'static [&'static str],
     code: fn(&mut Context<'_>) -> Result<(), Fail>,
 ) -> Word {
-    Word { name, vocabulary: "query", kind: Kind::Word, params, signature, summary, examples, body: Body::Native(code) }
+    Word::native("query", name, params, signature, summary, examples, code)
 }
 
 const KEY_VALUE: &[Param] = &[Param::Str, Param::Str];

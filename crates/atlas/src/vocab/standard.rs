@@ -6,7 +6,7 @@
 use crate::interpreter::{Context, Fail};
 use crate::item::Item;
 use crate::vocab::format::format;
-use crate::word::{Body, Kind, Param, Vocabulary, Word};
+use crate::word::{Param, Vocabulary, Word};
 
 /// The `standard` vocabulary, in Atlas's order.
 pub static STANDARD: Vocabulary = Vocabulary {
@@ -48,16 +48,7 @@ const fn native(
     examples: &'static [&'static str],
     code: fn(&mut Context<'_>) -> Result<(), Fail>,
 ) -> Word {
-    Word {
-        name,
-        vocabulary: "standard",
-        kind: Kind::Word,
-        params,
-        signature,
-        summary,
-        examples,
-        body: Body::Native(code),
-    }
+    Word::native("standard", name, params, signature, summary, examples, code)
 }
 
 const fn macro_word(
@@ -68,16 +59,7 @@ const fn macro_word(
     examples: &'static [&'static str],
     body: &'static [&'static str],
 ) -> Word {
-    Word {
-        name,
-        vocabulary: "standard",
-        kind: Kind::Macro,
-        params,
-        signature,
-        summary,
-        examples,
-        body: Body::Macro(body),
-    }
+    Word::macro_of("standard", name, params, signature, summary, examples, body)
 }
 
 const CALL: Word = native(
