@@ -6,7 +6,8 @@
 //! hands it to the publisher, which POSTs it in Atlas's JSON format and keeps it in an on-disk
 //! [`publish::Spool`] while the server cannot be reached ([`publish`]). [`config`] merges flags,
 //! environment and a TOML file into [`Options`]; [`Agent`] starts the threads and stops them
-//! cleanly on SIGINT/SIGTERM.
+//! cleanly on SIGINT/SIGTERM. On demand, `POST /api/v1/profile` ([`profile_api`]) runs one
+//! profile at a time for a client holding the configured bearer token.
 //!
 //! Design decision: three plain threads rather than one async runtime doing everything. HTTP
 //! runs on a single-threaded tokio runtime (axum needs one); collection and publishing are
@@ -25,6 +26,7 @@ pub mod http;
 mod latest;
 mod log;
 pub mod process;
+pub mod profile_api;
 pub mod publish;
 mod runner;
 pub mod stats;

@@ -21,6 +21,7 @@ use crate::cycle::CycleLoop;
 use crate::exposition::HelpIndex;
 use crate::latest::Latest;
 use crate::log::log;
+use crate::profile_api::{ProfileFailure, ProfileRequest, ProfileService, Profiler};
 use crate::publish::{HttpTransport, Publisher, Spool};
 use crate::stats::AgentStats;
 use crate::{AgentError, http};
@@ -35,6 +36,7 @@ pub const HTTP_GRACE: Duration = Duration::from_secs(2);
 /// A started agent: bound, spool opened, signal handlers in place, threads not yet running.
 pub struct Agent {
     options: Options,
+    profiler: Profiler,
     listener: TcpListener,
     local_addr: SocketAddr,
     spool: Option<Spool>,
@@ -85,7 +87,15 @@ impl Agent {
                 s.dir().display()
             ));
         }
-        Ok(Agent { options, listener, local_addr, spool, runtime, signals })
+        let profiler: Profiler = Arc::new(|_: &ProfileRequest| {
+            Err(ProfileFailure::Failed("this agent has no profiler: see Agent::with_profiler".to_string()))
+        });
+        Ok(Agent { options, profiler, listener, local_addr, spool, runtime, signals })
+    }
+
+    /// The agent with `profiler` answering `POST /api/v1/profile` (when a token is configured).
+    pub fn with_profiler(self, profiler: Profiler) -> Agent {
+        Agent { profiler, ..self }
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -95,7 +105,8 @@ impl Agent {
 
     /// Runs until SIGINT or SIGTERM, then stops cleanly.
     pub fn run(self) -> Result<Summary, AgentError> {
-        let Agent { options, listener, spool, runtime, signals: [mut int, mut term], .. } = self;
+        let Agent { options, profiler, listener, spool, runtime, signals: [mut int, mut term], .. } = self;
+        let profiles = Arc::new(ProfileService::new(options.profile_token.clone(), profiler));
         let stats = Arc::new(AgentStats::default());
         let latest = Arc::new(Latest::default());
 
@@ -144,7 +155,7 @@ impl Agent {
                 }
                 let _ = fired_tx.send(());
             };
-            let server = axum::serve(listener, http::app(latest)).with_graceful_shutdown(stop);
+            let server = axum::serve(listener, http::app(latest, profiles)).with_graceful_shutdown(stop);
             let grace = async move {
                 match fired_rx.await {
                     Ok(()) => tokio::time::sleep(HTTP_GRACE).await,

@@ -33,6 +33,8 @@ pub struct Flags {
     pub batch_size: Option<String>,
     /// `--publish-timeout DURATION`.
     pub publish_timeout: Option<String>,
+    /// `--profile-token-file FILE`.
+    pub profile_token_file: Option<String>,
     /// Each `--tag KEY=VALUE`, in order.
     pub tags: Vec<String>,
 }
@@ -74,6 +76,7 @@ impl Layer {
             (Key::TopProcesses, &flags.top_processes),
             (Key::BatchSize, &flags.batch_size),
             (Key::PublishTimeout, &flags.publish_timeout),
+            (Key::ProfileTokenFile, &flags.profile_token_file),
         ];
         for (key, value) in given {
             if let Some(v) = value {

@@ -64,6 +64,9 @@ pub struct Options {
     pub batch_size: usize,
     /// Time allowed for one publish request. Default is [`DEFAULT_PUBLISH_TIMEOUT`], 5 s.
     pub publish_timeout: Duration,
+    /// The bearer token `POST /api/v1/profile` requires, read from `profile_token_file`. Default is
+    /// none: the endpoint is disabled.
+    pub profile_token: Option<String>,
 }
 
 impl Options {
@@ -83,6 +86,7 @@ impl Options {
             top_processes: DEFAULT_TOP_PROCESSES,
             batch_size: DEFAULT_BATCH_SIZE,
             publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
+            profile_token: None,
         }
     }
 }
@@ -196,6 +200,12 @@ pub fn resolve(layers: &[&Layer], env: &Environment) -> Result<Options, ConfigEr
     if let Some(s) = pick(Key::PublishTimeout) {
         let (lo, hi) = PUBLISH_TIMEOUT_RANGE;
         o.publish_timeout = check(Key::PublishTimeout, s, value::parse_duration(&s.value, lo, hi))?;
+    }
+    if let Some(s) = pick(Key::ProfileTokenFile) {
+        o.profile_token = match s.value.trim() {
+            "" => None,
+            path => Some(check(Key::ProfileTokenFile, s, value::read_token_file(path))?),
+        };
     }
     o.tags = merge_tags(layers, o.tags)?;
     Ok(o)

@@ -13,6 +13,7 @@ pub enum Key {
     TopProcesses,
     BatchSize,
     PublishTimeout,
+    ProfileTokenFile,
 }
 
 /// How one option is named in each place it can be set.
@@ -34,7 +35,7 @@ pub struct OptionSpec {
 
 impl Key {
     /// Every scalar option, in help order.
-    pub const ALL: [Key; 8] = [
+    pub const ALL: [Key; 9] = [
         Key::Listen,
         Key::Server,
         Key::SpoolDir,
@@ -43,6 +44,7 @@ impl Key {
         Key::TopProcesses,
         Key::BatchSize,
         Key::PublishTimeout,
+        Key::ProfileTokenFile,
     ];
 
     /// Its position in [`Key::ALL`].
@@ -61,7 +63,7 @@ impl Key {
     }
 }
 
-const SPECS: [OptionSpec; 8] = [
+const SPECS: [OptionSpec; 9] = [
     OptionSpec {
         key: "listen",
         flag: "--listen",
@@ -125,6 +127,14 @@ const SPECS: [OptionSpec; 8] = [
         env: "PLUMB_AGENT_PUBLISH_TIMEOUT",
         default: "5s",
         help: "Time allowed for one publish request, connecting included (100ms to 60s).",
+    },
+    OptionSpec {
+        key: "profile_token_file",
+        flag: "--profile-token-file",
+        value_name: "FILE",
+        env: "PLUMB_AGENT_PROFILE_TOKEN_FILE",
+        default: "none: POST /api/v1/profile is disabled",
+        help: "File holding the bearer token POST /api/v1/profile requires (16 to 4096 printable characters).",
     },
 ];
 

@@ -140,6 +140,33 @@ pub fn parse_count(text: &str, min: usize, max: usize) -> Result<usize, String> 
 }
 
 /// A duration as the user would write it.
+/// Shortest and longest bearer token accepted, in characters.
+pub const TOKEN_LENGTH: (usize, usize) = (16, 4096);
+
+/// The bearer token in the file at `path`: its content without surrounding white space, 16 to
+/// 4096 printable ASCII characters (a short token is too easy to guess for an endpoint that runs
+/// profilers as root).
+pub fn read_token_file(path: &str) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() > TOKEN_LENGTH.1 + 64 {
+        return Err(format!("{path} is over {} bytes: a token file holds one token", TOKEN_LENGTH.1));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{path} is not text"))?;
+    parse_token(text.trim()).map_err(|reason| format!("{path}: {reason}"))
+}
+
+/// Checks a bearer token's length and characters.
+pub fn parse_token(token: &str) -> Result<String, String> {
+    let (lo, hi) = TOKEN_LENGTH;
+    if token.len() < lo || token.len() > hi {
+        return Err(format!("the token must be {lo} to {hi} characters, not {}", token.len()));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the token must be printable ASCII without spaces".to_string());
+    }
+    Ok(token.to_string())
+}
+
 pub fn show_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if !ms.is_multiple_of(1000) { format!("{ms}ms") } else { format!("{}s", ms / 1000) }
@@ -158,6 +185,20 @@ pub fn show_size(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens() {
+        assert_eq!(parse_token("0123456789abcdef").unwrap(), "0123456789abcdef");
+        assert!(parse_token("short").unwrap_err().contains("16 to 4096"));
+        assert!(parse_token("0123456789 abcdef").unwrap_err().contains("printable"));
+        assert!(parse_token(&"x".repeat(4097)).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  0123456789abcdefXYZ\n").unwrap();
+        assert_eq!(read_token_file(path.to_str().unwrap()).unwrap(), "0123456789abcdefXYZ");
+        let e = read_token_file(dir.path().join("missing").to_str().unwrap()).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+    }
 
     #[test]
     fn server_urls() {

@@ -36,6 +36,8 @@ pub struct AgentArgs {
     batch_size: Option<String>,
     #[arg(long, value_name = "DURATION", help = help(Key::PublishTimeout))]
     publish_timeout: Option<String>,
+    #[arg(long, value_name = "FILE", help = help(Key::ProfileTokenFile))]
+    profile_token_file: Option<String>,
 }
 
 pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
@@ -49,6 +51,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         top_processes: args.top_processes,
         batch_size: args.batch_size,
         publish_timeout: args.publish_timeout,
+        profile_token_file: args.profile_token_file,
         tags: args.tag,
     };
     let options = match plumb_agent::load(&flags, &Environment::current()) {
