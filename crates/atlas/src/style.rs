@@ -19,6 +19,19 @@ use crate::interpreter::Interpreter;
 use crate::item::{Item, render_capped, type_summary};
 use crate::lexer::escape_into;
 use crate::limits::Limit;
+use crate::time::{format_duration, parse_duration};
+
+mod palette;
+
+use palette::{DEFAULT_PALETTE_NAME, OFFSET_PALETTE_NAME, PaletteColor, PaletteCursor};
+pub use palette::{PALETTE_NAMES, is_palette, named_palette};
+
+/// Atlas's default palette (`armytage`), the colours lines take in order when none is set.
+pub const DEFAULT_PALETTE: &[&str] = &[
+    "0075dc", "993f00", "9dcc00", "4c005c", "00998f", "ffa405", "5ef1f2", "f0a3ff", "94ffb5", "ff0010", "2bce48",
+    "740aff", "191919", "ff5005", "005c31", "ffcc99", "808080", "8f7c00", "c20088", "003380", "ffa8bb", "426600",
+    "990000", "ffe100",
+];
 
 /// An edit of the legend text, applied after `:legend` substitution, in the order written.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,8 +72,9 @@ impl fmt::Display for StyledExpr {
         write!(f, "{}", self.expr)?;
         for (name, value) in &self.settings {
             f.write_str(",")?;
-            match palette_list(name, value) {
-                Some(colors) => write!(f, "(,{},)", colors.join(","))?,
+            match setting_list(name, value) {
+                Some(items) if items.is_empty() => f.write_str("(,)")?,
+                Some(items) => write!(f, "(,{},)", items.join(","))?,
                 None => escape_into(f, value)?,
             }
             write!(f, ",:{name}")?;
@@ -134,35 +148,16 @@ pub struct StyledSeries {
     pub axis: usize,
 }
 
-/// Atlas's default palette (`armytage`), the colours lines take in order when none is set.
-pub const DEFAULT_PALETTE: &[&str] = &[
-    "ff0000", "00ff00", "0000ff", "ff00ff", "ffff00", "00ffff", "800000", "008000", "000080", "808000", "800080",
-    "008080", "c0c0c0", "808080",
-];
-
-/// A named palette, by its `:palette` name.
-pub fn named_palette(name: &str) -> Option<&'static [&'static str]> {
-    Some(match name {
-        "armytage" | "default" => DEFAULT_PALETTE,
-        "reds" => &["ff0000", "cc0000", "990000", "660000", "ff3333", "ff6666", "ff9999"],
-        "greens" => &["00ff00", "00cc00", "009900", "006600", "33ff33", "66ff66", "99ff99"],
-        "blues" => &["0000ff", "0000cc", "000099", "000066", "3333ff", "6666ff", "9999ff"],
-        _ => return None,
-    })
-}
-
-/// The colours of a `:palette` given as a list, stored as `(,a,b,)`; `None` for anything else.
-fn palette_list<'a>(name: &str, value: &'a str) -> Option<Vec<&'a str>> {
-    let inner = value.strip_prefix("(,")?.strip_suffix(",)")?;
-    (name == "palette").then(|| inner.split(',').collect())
-}
-
-/// The colours of a `:palette` value, a name or a list, as six hex digits each.
-fn palette_colors(value: &str) -> Option<Vec<String>> {
-    match palette_list("palette", value) {
-        Some(colors) => colors.iter().map(|c| parse_color(c).map(|(rgb, _)| rgb)).collect(),
-        None => named_palette(value).map(|p| p.iter().map(|c| c.to_string()).collect()),
+/// The colours of a setting written as a list (`:palette` and the list form of `:offset`),
+/// stored as `(,a,b,)`; `None` for anything else.
+fn setting_list<'a>(name: &str, value: &'a str) -> Option<Vec<&'a str>> {
+    if name != "palette" && name != "offset" {
+        return None;
     }
+    if value == "(,)" {
+        return Some(Vec::new());
+    }
+    value.strip_prefix("(,")?.strip_suffix(",)").map(|inner| inner.split(',').collect())
 }
 
 /// A colour as written to `:color` (`f00`, `ff0000`, or `80ff0000` with alpha first) as six
@@ -280,74 +275,237 @@ fn apply_edits(mut legend: String, edits: &[LegendEdit], max_regex_bytes: usize)
     Ok(legend)
 }
 
-/// Applies the style of one expression to its evaluated lines: legend, sort, order, limit,
-/// colours (palette colours continue from `next_color` when none is set), width, kind, axis.
-fn style_lines(
-    style: &StyledExpr,
-    lines: Vec<TimeSeries>,
-    next_color: &mut usize,
-    max_regex_bytes: usize,
-) -> Result<Vec<StyledSeries>, Reason> {
-    let setting = |name: &str| style.settings.get(name).map(String::as_str);
-    let mut legends = Vec::with_capacity(lines.len());
+/// Graph-wide presentation settings that are not part of the program: Atlas's `palette` graph
+/// parameters and whether heat maps have their own palette.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct StyleOptions {
+    /// `palette=`: the palette lines take when their expression sets none. Default is none:
+    /// [`DEFAULT_PALETTE_NAME`].
+    palette: Option<String>,
+    /// `palette.N=`: a palette for the lines of axis `N` instead. Default is none for every axis.
+    axis_palettes: Vec<Option<String>>,
+    /// `heatmap_palette=` is set: heat maps take no colour from the line palette. Default is
+    /// false.
+    heatmap_palette: bool,
+}
+
+/// One styled expression with its evaluated lines and their legends, between evaluation and
+/// colouring.
+struct Evaluated {
+    style: StyledExpr,
+    /// Legend and line, in legend order (the order colours are handed out in).
+    lines: Vec<(String, TimeSeries)>,
+}
+
+/// The style expressions one expression stands for: one per duration of a list `:offset`
+/// (the expression shifted by it), else itself.
+fn per_offset(style: StyledExpr) -> Vec<StyledExpr> {
+    let Some(list) = style.settings.get("offset").and_then(|v| setting_list("offset", v)) else {
+        return vec![style];
+    };
+    let offsets: Vec<i64> = list.iter().filter_map(|d| parse_duration(d)).collect();
+    if offsets.is_empty() {
+        return vec![style];
+    }
+    offsets
+        .into_iter()
+        .map(|offset| {
+            let mut shifted = style.clone();
+            shifted.settings.remove("offset");
+            shifted.expr = style.expr.with_offset(offset);
+            shifted
+        })
+        .collect()
+}
+
+/// The smallest offset of the expression's data, as Atlas's `StyleExpr.offset`.
+fn expr_offset(expr: &Expr) -> i64 {
+    expr.data_exprs().iter().map(|d| d.offset_ms()).min().unwrap_or(0)
+}
+
+/// The `atlas.offset` tag value Atlas adds to every line: `0w` for none, else `1d`, `1h`, ...
+fn offset_tag(offset_ms: i64) -> String {
+    if offset_ms == 0 { "0w".to_string() } else { format_duration(offset_ms) }
+}
+
+/// Legends of one expression's lines (with `$atlas.offset` available), in legend order.
+fn legends(style: &StyledExpr, lines: Vec<TimeSeries>, max_regex_bytes: usize) -> Result<Evaluated, Reason> {
+    let offset = offset_tag(expr_offset(&style.expr));
+    let mut out = Vec::with_capacity(lines.len());
     for line in lines {
-        let legend = match setting("legend") {
-            Some(template) => substitute_legend(template, &line.tags),
+        let legend = match style.settings.get("legend") {
+            Some(template) => {
+                let mut tags = line.tags.clone();
+                tags.entry("atlas.offset".to_string()).or_insert_with(|| offset.clone());
+                substitute_legend(template, &tags)
+            }
             None => line.label.clone(),
         };
-        legends.push((apply_edits(legend, &style.edits, max_regex_bytes)?, line));
+        out.push((apply_edits(legend, &style.edits, max_regex_bytes)?, line));
     }
-    match setting("sort") {
-        Some("legend") => legends.sort_by(|a, b| a.0.cmp(&b.0)),
-        Some(stat) => {
-            let key = |l: &TimeSeries| summary_stat(stat, &l.values).unwrap_or(f64::NAN);
-            legends.sort_by(|a, b| key(&a.1).total_cmp(&key(&b.1)));
-        }
-        None if setting("order").is_some() => legends.sort_by(|a, b| a.0.cmp(&b.0)),
-        None => {}
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Evaluated { style: style.clone(), lines: out })
+}
+
+/// Compares two statistics as Atlas's legend sort does: NaN last in either order.
+fn compare_stat(a: f64, b: f64, descending: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if descending => b.total_cmp(&a),
+        _ => a.total_cmp(&b),
     }
-    if setting("order") == Some("desc") {
-        legends.reverse();
-    }
-    if let Some(limit) = setting("limit").and_then(|l| l.parse::<usize>().ok()) {
-        legends.truncate(limit);
-    }
-    let (fixed_color, color_alpha) = match setting("color").and_then(parse_color) {
-        Some((color, alpha)) => (Some(color), alpha),
-        None => (None, None),
+}
+
+/// The colours of every line, expression by expression in axis order as Atlas's `Grapher`
+/// hands them out: an expression's `:palette` (a fresh cursor), its `:color`, the offset
+/// palette for shifted data, else the axis's or the graph's palette; a heat map takes one
+/// colour per axis.
+fn assign_colors(evaluated: &[Evaluated], options: &StyleOptions) -> Vec<Vec<PaletteColor>> {
+    let cursor = |description: Option<&str>, fallback: &str| {
+        description
+            .and_then(PaletteCursor::new)
+            .or_else(|| PaletteCursor::new(fallback))
+            .unwrap_or_else(|| PaletteCursor::single(("000000".into(), 255)))
     };
-    let palette = setting("palette").and_then(palette_colors);
-    let alpha = setting("alpha").and_then(parse_alpha).or(color_alpha).unwrap_or(255);
+    let mut graph = cursor(options.palette.as_deref(), DEFAULT_PALETTE_NAME);
+    let mut axis_cursors: Vec<Option<PaletteCursor>> = (0..5)
+        .map(|axis| options.axis_palettes.get(axis).cloned().flatten().and_then(|p| PaletteCursor::new(&p)))
+        .collect();
+    let mut shifted = cursor(None, OFFSET_PALETTE_NAME);
+    let mut heatmap: Vec<Option<PaletteColor>> = vec![None; 5];
+    let mut colors: Vec<Vec<PaletteColor>> = evaluated.iter().map(|_| Vec::new()).collect();
+    let mut order: Vec<usize> = (0..evaluated.len()).collect();
+    order.sort_by_key(|&i| evaluated.get(i).map_or(0, |e| axis_of(&e.style)));
+    for index in order {
+        let Some(e) = evaluated.get(index) else { continue };
+        let setting = |name: &str| e.style.settings.get(name).map(String::as_str);
+        let axis = axis_of(&e.style);
+        let alpha = setting("alpha").and_then(parse_alpha);
+        let kind = setting("ls").and_then(LineKind::parse).unwrap_or_default();
+        let mut own = setting("palette").and_then(PaletteCursor::new);
+        let fixed = setting("color").and_then(parse_color).map(|(rgb, a)| (rgb, a.unwrap_or(255)));
+        let mut out = Vec::with_capacity(e.lines.len());
+        for (legend, _) in &e.lines {
+            let color = if let Some(fixed) = &fixed {
+                fixed.clone()
+            } else if kind == LineKind::HeatMap {
+                let slot = heatmap.get_mut(axis);
+                match slot {
+                    Some(Some(color)) => color.clone(),
+                    Some(slot) => {
+                        let color = if options.heatmap_palette {
+                            ("000000".to_string(), 255)
+                        } else {
+                            pick(&mut own, &mut axis_cursors, &mut graph, axis, &format!("heatmap{axis}"))
+                        };
+                        *slot = Some(color.clone());
+                        color
+                    }
+                    None => ("000000".to_string(), 255),
+                }
+            } else if own.is_none() && expr_offset(&e.style.expr) > 0 {
+                shifted.color_for(legend)
+            } else {
+                pick(&mut own, &mut axis_cursors, &mut graph, axis, legend)
+            };
+            out.push(match alpha {
+                Some(a) => (color.0, a),
+                None => color,
+            });
+        }
+        if let Some(slot) = colors.get_mut(index) {
+            *slot = out;
+        }
+    }
+    colors
+}
+
+/// The next colour from the expression's own palette, else the axis's, else the graph's.
+fn pick(
+    own: &mut Option<PaletteCursor>,
+    axis_cursors: &mut [Option<PaletteCursor>],
+    graph: &mut PaletteCursor,
+    axis: usize,
+    label: &str,
+) -> PaletteColor {
+    if let Some(own) = own {
+        return own.color_for(label);
+    }
+    match axis_cursors.get_mut(axis) {
+        Some(Some(cursor)) => cursor.color_for(label),
+        _ => graph.color_for(label),
+    }
+}
+
+fn axis_of(style: &StyledExpr) -> usize {
+    style.settings.get("axis").and_then(|a| a.parse::<usize>().ok()).unwrap_or(0)
+}
+
+/// Applies the rest of one expression's style to its coloured lines: sort, order, limit,
+/// width, kind and axis.
+fn finish_lines(e: Evaluated, colors: Vec<PaletteColor>) -> Vec<StyledSeries> {
+    let setting = |name: &str| e.style.settings.get(name).map(String::as_str);
+    let descending = setting("order") == Some("desc");
     let line_width = setting("lw").and_then(|w| w.parse::<f32>().ok()).unwrap_or(1.0);
     let kind = setting("ls").and_then(LineKind::parse).unwrap_or_default();
-    let axis = setting("axis").and_then(|a| a.parse::<usize>().ok()).unwrap_or(0);
-    let mut out = Vec::with_capacity(legends.len());
-    for (i, (legend, series)) in legends.into_iter().enumerate() {
-        let color = match (&fixed_color, &palette) {
-            (Some(color), _) => color.clone(),
-            (None, Some(palette)) => palette.get(i % palette.len().max(1)).cloned().unwrap_or_else(|| "000000".into()),
-            (None, None) => {
-                let color = DEFAULT_PALETTE.get(*next_color % DEFAULT_PALETTE.len()).unwrap_or(&"000000");
-                *next_color += 1;
-                color.to_string()
-            }
-        };
-        out.push(StyledSeries { series, legend, color, alpha, line_width, kind, axis });
+    let axis = axis_of(&e.style);
+    let mut lines: Vec<StyledSeries> = e
+        .lines
+        .into_iter()
+        .zip(colors.into_iter().chain(std::iter::repeat(("000000".to_string(), 255))))
+        .map(|((legend, series), (color, alpha))| StyledSeries { series, legend, color, alpha, line_width, kind, axis })
+        .collect();
+    match setting("sort") {
+        Some("legend") | None if descending => lines.sort_by(|a, b| b.legend.cmp(&a.legend)),
+        Some("legend") | None => {}
+        Some(stat) => {
+            let key = |l: &StyledSeries| summary_stat(stat, &l.series.values).unwrap_or(f64::NAN);
+            lines.sort_by(|a, b| compare_stat(key(a), key(b), descending));
+        }
     }
-    Ok(out)
+    if let Some(limit) = setting("limit").and_then(|l| l.parse::<usize>().ok()) {
+        lines.truncate(limit);
+    }
+    lines
 }
 
 impl Interpreter {
-    /// Runs `program` and evaluates what it leaves, bottom of the stack first, as chart lines:
-    /// styled expressions with their settings, plain expressions (a query as its `:sum`, a
-    /// number as a constant) with the default style. Lines without a colour take the default
-    /// palette's next colour, counting across expressions. Fails as [`Interpreter::evaluate`].
+    /// Runs `program` and evaluates what it leaves, bottom of the stack first, as chart lines
+    /// with the default [`StyleOptions`]; see [`Interpreter::evaluate_styled_with`].
     pub fn evaluate_styled(
         &self,
         program: &str,
         context: &EvalContext,
         source: &dyn Source,
     ) -> Result<Vec<StyledSeries>, Error> {
+        self.evaluate_styled_with(program, context, source, None, &[], false)
+    }
+
+    /// Runs `program` and evaluates what it leaves, bottom of the stack first, as chart lines:
+    /// styled expressions with their settings (a list `:offset` standing for one expression
+    /// per offset), plain expressions (a query as its `:sum`, a number as a constant) with the
+    /// default style. Within an expression lines come in legend order, then its `:sort`,
+    /// `:order` and `:limit`. Colours are handed out as Atlas's `Grapher` does: `palette` is
+    /// the graph's `palette=` (default `armytage`; a name, `hash:name` or `(,f00,0f0,)`),
+    /// `axis_palettes[N]` its `palette.N=`, and `heatmap_palette` says `heatmap_palette=` is set
+    /// so heat maps take no line colour. Fails as [`Interpreter::evaluate`].
+    pub fn evaluate_styled_with(
+        &self,
+        program: &str,
+        context: &EvalContext,
+        source: &dyn Source,
+        palette: Option<&str>,
+        axis_palettes: &[Option<String>],
+        heatmap_palette: bool,
+    ) -> Result<Vec<StyledSeries>, Error> {
+        let options = StyleOptions {
+            palette: palette.map(str::to_string),
+            axis_palettes: axis_palettes.to_vec(),
+            heatmap_palette,
+        };
         let stack = self.execute(program)?;
         let fail = |token: String, reason: Reason| Error {
             token,
@@ -367,22 +525,22 @@ impl Interpreter {
                     }
                 },
             };
-            styles.push(style);
+            styles.extend(per_offset(style));
         }
         let max = self.limits().max_datapoints;
         if context.len() > max {
             return Err(fail(String::new(), Reason::LimitExceeded(Limit::Datapoints(max))));
         }
         let mut evaluator = Evaluator::new(context, source);
-        let (mut out, mut next_color) = (Vec::new(), 0);
+        let mut evaluated = Vec::with_capacity(styles.len());
         for style in &styles {
             let token = || render_capped(&[Item::Styled(std::sync::Arc::new(style.clone()))], RENDERED_STACK_CHARS);
             let lines = evaluator.eval(&style.expr).map_err(|reason| fail(token(), reason))?;
-            let styled = style_lines(style, lines, &mut next_color, self.limits().max_regex_bytes)
-                .map_err(|reason| fail(token(), reason))?;
-            out.extend(styled);
+            evaluated
+                .push(legends(style, lines, self.limits().max_regex_bytes).map_err(|reason| fail(token(), reason))?);
         }
-        Ok(out)
+        let colors = assign_colors(&evaluated, &options);
+        Ok(evaluated.into_iter().zip(colors).flat_map(|(e, colors)| finish_lines(e, colors)).collect())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Evaluation against an in-memory source: the numeric tables of Atlas's docs
-//! (`test_data/value_tables.tsv`), the tutorial's data set and queries
+//! (`test_data/value_tables.tsv`, every section of `doc_value_tables.md` classified in
+//! `test_data/doc_tables.tsv`), the tutorial's data set and queries
 //! (`test_data/tutorial_*.tsv`), and the rules of consolidation, offsets, joins, labels and
 //! errors.
 //!
@@ -289,4 +290,141 @@ fn failures_name_the_expression_and_the_reason() {
     assert!(matches!(&err.reason, Reason::Evaluation(m) if m.contains("relative to itself")), "{err}");
     let err = interpreter.evaluate("gs,gs%2B1m,:time-span", &minutes(2), &FailingSource).unwrap_err();
     assert!(matches!(&err.reason, Reason::Evaluation(m) if m.contains("invalid date")), "URL-decoding is the caller's");
+}
+
+/// The table cells of one section of `doc_value_tables.md`, separator rows left out.
+fn doc_table(doc: &str, section: &str) -> Vec<Vec<String>> {
+    let heading = format!("## {section}\n");
+    let Some(at) = doc.find(&heading) else { panic!("no section {section}") };
+    let body = &doc[at + heading.len()..];
+    let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+    body.lines()
+        .filter(|l| l.contains('|') && !l.contains("---"))
+        .map(|l| {
+            let cells: Vec<String> = l.split('|').map(|c| c.trim().trim_matches('*').to_string()).collect();
+            let start = usize::from(cells.first().is_some_and(String::is_empty));
+            let end = cells.len() - usize::from(cells.len() > 1 && cells.last().is_some_and(String::is_empty));
+            cells[start..end].to_vec()
+        })
+        .collect()
+}
+
+fn doc_number(cell: &str) -> f64 {
+    match cell {
+        "Inf" => f64::INFINITY,
+        other => other.parse().unwrap_or_else(|_| panic!("not a number: {other:?}")),
+    }
+}
+
+/// Input 1, input 2 (if any) and the output of `program` as a doc table gives them, in one of
+/// the docs' three shapes: a `:word | out...` row over `Input 1` and `Input 2` rows; `Time | a |
+/// b | out` rows; `Input | <program tail> ...` rows, the output column named by the program.
+fn doc_columns(table: &[Vec<String>], program: &str) -> (Vec<f64>, Option<Vec<f64>>, Vec<f64>) {
+    let header = &table[0];
+    let numbers = |row: &[String]| row[1..].iter().map(|c| doc_number(c)).collect::<Vec<f64>>();
+    if header[0].starts_with(':') {
+        return (numbers(&table[1]), Some(numbers(&table[2])), numbers(&table[0]));
+    }
+    let column = |k: usize| table[1..].iter().map(|r| doc_number(&r[k])).collect::<Vec<f64>>();
+    if header[0] == "Time" {
+        return (column(1), Some(column(2)), column(3));
+    }
+    let out =
+        header.iter().position(|h| program.ends_with(h.as_str())).unwrap_or_else(|| panic!("{program}: {header:?}"));
+    (column(0), None, column(out))
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-3 * y.abs().max(1.0))
+}
+
+/// Every section of Atlas's doc value tables is classified in `test_data/doc_tables.tsv`: a
+/// numeric table of a word names the data file or test covering it, anything else says why it
+/// is not one. Rows of `value_tables.tsv` must hold the doc's numbers unless their origin says
+/// the doc was corrected against Atlas's source.
+#[test]
+fn every_doc_value_table_is_classified_and_the_numeric_ones_hold() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test_data");
+    let doc = std::fs::read_to_string(dir.join("doc_value_tables.md")).unwrap();
+    let sections: Vec<&str> = doc.lines().filter_map(|l| l.strip_prefix("## ")).collect();
+    let classes = rows("doc_tables.tsv");
+    let listed: Vec<&str> = classes.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(listed, sections, "doc_tables.tsv lists every section, in order");
+    let values = rows("value_tables.tsv");
+    let tutorial = rows("tutorial_queries.tsv");
+    let (mut checked, mut corrected, mut not_numeric) = (0, 0, 0);
+    let mut covered: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in &classes {
+        let [section, by, class] = row.as_slice() else { panic!("bad row {row:?}") };
+        if by == "-" {
+            assert!(class.starts_with("not numeric: "), "{section}: a reason is given");
+            not_numeric += 1;
+            continue;
+        }
+        assert!(class.starts_with("numeric: "), "{section}");
+        *covered.entry(by.as_str()).or_default() += 1;
+        match by.as_str() {
+            "value_tables.tsv" => {
+                let table = doc_table(&doc, section);
+                let mine: Vec<_> = values.iter().filter(|r| r[4].contains(section.as_str())).collect();
+                assert!(!mine.is_empty(), "{section}: no row in value_tables.tsv");
+                for r in mine {
+                    let (in1, in2, out) = doc_columns(&table, &r[0]);
+                    assert!(close(&numbers(&r[1]), &in1), "{section}: input 1 {} != {in1:?}", r[1]);
+                    if let Some(in2) = in2 {
+                        assert!(close(&numbers(&r[2]), &in2), "{section}: input 2 {} != {in2:?}", r[2]);
+                    }
+                    if close(&numbers(&r[3]), &out) {
+                        checked += 1;
+                    } else {
+                        assert!(r[4].contains("corrected"), "{section}: {} != the doc's {out:?}", r[3]);
+                        corrected += 1;
+                    }
+                }
+            }
+            "tutorial_queries.tsv" => {
+                assert!(tutorial.iter().any(|r| r[4].starts_with(section.as_str())), "{section}");
+            }
+            "tutorial_series.tsv" => assert_eq!(rows("tutorial_series.tsv").len(), doc_table(&doc, section).len() - 1),
+            "stateful.rs" => {
+                let text = std::fs::read_to_string(dir.join("../tests/stateful.rs")).unwrap();
+                assert!(text.contains(section.as_str()), "{section} is named in tests/stateful.rs");
+            }
+            other => {
+                let name = other.strip_prefix("evaluation.rs ").unwrap_or_else(|| panic!("{section}: {other}"));
+                assert!(include_str!("evaluation.rs").contains(&format!("fn {name}()")), "{name} exists");
+            }
+        }
+    }
+    let numeric: usize = covered.values().sum();
+    println!(
+        "doc value tables: {} sections, {numeric} numeric ({covered:?}), {not_numeric} not numeric; \
+         value_tables.tsv rows: {checked} match the doc, {corrected} corrected from Atlas's source",
+        sections.len()
+    );
+    assert_eq!(numeric + not_numeric, sections.len());
+}
+
+/// asl/ref/trend.md:31: the window is rounded down to whole steps (5m at 2m averages 2
+/// datapoints, as 4m does); a window of one step or less leaves the input as it is.
+#[test]
+fn trend_windows_round_down_to_the_step() {
+    let input = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0];
+    let run = |program: &str, step: i64| {
+        let mut source = MemorySource::default();
+        source.add(&[("name", "input1")], 10 * MINUTE, step, &input);
+        let context = EvalContext::new(10 * MINUTE, 10 * MINUTE + 5 * step, step).unwrap();
+        evaluate(program, &context, &source).remove(0).values
+    };
+    let five_at_one = run("name,input1,:eq,:sum,5m,:trend", MINUTE);
+    assert_eq!(five_at_one.iter().take_while(|v| v.is_nan()).count(), 4, "5 datapoints");
+    assert_eq!(five_at_one[4], 6.0);
+    let five_at_two = run("name,input1,:eq,:sum,5m,:trend", 2 * MINUTE);
+    assert!(same_values(&five_at_two, &run("name,input1,:eq,:sum,4m,:trend", 2 * MINUTE)), "{five_at_two:?}");
+    assert_eq!(five_at_two.iter().take_while(|v| v.is_nan()).count(), 1, "2 datapoints");
+    assert_eq!(five_at_two[1], 3.0);
+    assert!(same_values(&run("name,input1,:eq,:sum,2m,:trend", 5 * MINUTE), &input), "no-op");
 }

@@ -1,6 +1,7 @@
 //! Evaluation of the `filter` vocabulary on a small data set with exact expected values:
 //! `:stat`, `:filter` with stat placeholders, `:topk`/`:bottomk` and their `--others--` line;
-//! and a property that a priority filter returns at most `k` lines, plus one with others.
+//! and a property that a priority filter returns at most `k` lines, plus one with others; and
+//! `:consolidate` to larger buckets shown on the graph's grid.
 //!
 //! Design decision: the data set is four clusters whose statistics all differ and rank in
 //! different orders by `max`, `avg` and `last`, so a ranking by the wrong statistic, or in the
@@ -123,4 +124,23 @@ proptest! {
         prop_assert_eq!(lines.len(), rows.len().min(k) + usize::from(others), "{}", program);
         prop_assert_eq!(lines.iter().filter(|l| l.label == "--others--").count(), usize::from(others));
     }
+}
+
+#[test]
+fn consolidate_shows_each_bucket_on_the_graph_grid() {
+    // Grid 1m..3m; 2m buckets end at 2m and 4m: (0,2] holds 1m and 2m, (2,4] holds 3m.
+    let max = run("name,sps,:eq,(,nf.cluster,),:by,max,2m,:consolidate");
+    assert_eq!(labels(&max), ["(nf.cluster=a)", "(nf.cluster=b)", "(nf.cluster=c)", "(nf.cluster=d)"]);
+    assert!(same_values(&max[0].values, &[5.0, 5.0, 2.0]), "{:?}", max[0].values);
+    assert!(same_values(&max[3].values, &[9.0, 9.0, 1.0]));
+    let avg = run("name,sps,:eq,(,nf.cluster,),:by,avg,90s,:consolidate");
+    assert!(same_values(&avg[0].values, &[3.0, 3.0, 2.0]), "90s rounds up to 2m: {:?}", avg[0].values);
+    assert!(same_values(&avg[1].values, &[4.0, 4.0, f64::NAN]), "a bucket with no value is NaN");
+    let sum = run("name,sps,:eq,(,nf.cluster,),:by,sum,3m,:consolidate");
+    assert!(same_values(&sum[0].values, &[8.0, 8.0, 8.0]));
+    let same_step = run("name,sps,:eq,(,nf.cluster,),:by,min,1m,:consolidate");
+    assert!(same_values(&same_step[0].values, &[1.0, 5.0, 2.0]), "the graph's step changes nothing");
+    let context = EvalContext::new(MINUTE, 3 * MINUTE, MINUTE).unwrap();
+    let err = Interpreter::default().evaluate("name,sps,:eq,avg,45s,:consolidate", &context, &source()).unwrap_err();
+    assert!(err.to_string().contains("multiple or a divisor"), "{err}");
 }

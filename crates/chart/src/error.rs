@@ -60,6 +60,14 @@ pub enum ChartError {
         max: usize,
     },
     /// The rasterizer could not allocate the image or encode it as PNG.
+    /// The heat map's explicit count bounds are not finite or not in increasing order.
+    #[error("heatmap bounds {lower}..{upper} are not finite with lower below upper")]
+    InvalidHeatmapBounds {
+        /// The lower bound asked for, as text (`NaN` when none).
+        lower: String,
+        /// The upper bound asked for, as text (`NaN` when none).
+        upper: String,
+    },
     #[error("could not produce the PNG image: {reason}")]
     Encode {
         /// What the rasterizer or encoder reported.

@@ -7,7 +7,8 @@
 
 use crate::error::ChartError;
 use crate::font::{fit, text_width};
-use crate::model::{Chart, MAX_AXES, Rgba};
+use crate::heatmap::Heatmap;
+use crate::model::{Chart, MAX_AXES, Rgba, Style};
 use crate::plot::{Series, Stats, data_range, resolve_series, series_shapes};
 use crate::scene::{Anchor, Rect, Scene, Shape};
 use crate::ticks::{Tick, TimeTick, ValueScale, time_ticks};
@@ -98,6 +99,8 @@ pub struct Layout {
     pub legend_hidden_top: f32,
     /// The lines, resolved and stacked.
     pub series: Vec<Series>,
+    /// The heat map of each axis that has one, by axis index.
+    pub heatmaps: Vec<(usize, Heatmap)>,
 }
 
 /// Lays `chart` out; `chart` must have passed [`Chart::validate`].
@@ -143,6 +146,8 @@ pub fn layout(chart: &Chart) -> Layout {
     let width = (plot.right() + right_w).ceil();
     let title = chart.title.as_deref().map(|t| fit(t, TITLE_SIZE, width - 2.0 * PAD));
 
+    let heatmaps: Vec<(usize, Heatmap)> =
+        axes.iter().filter_map(|a| Heatmap::count(chart, a.index, &a.scale, &a.ticks).map(|h| (a.index, h))).collect();
     let time_axis_bottom = plot.bottom() + TICK_LEN + TICK_GAP + ROW;
     let mut legend = Vec::new();
     let mut bottom = time_axis_bottom;
@@ -151,13 +156,29 @@ pub fn layout(chart: &Chart) -> Layout {
     if chart.show_legend && !chart.lines.is_empty() {
         bottom += LEGEND_GAP;
         let label_room = width - plot.x - SWATCH - 5.0 - PAD;
-        for (index, line) in chart.lines.iter().enumerate().take(MAX_LEGEND_ENTRIES) {
-            let stats = chart.show_stats.then(|| fit(&Stats::of(&line.values).text(), TEXT_SIZE, label_room));
-            let label = fit(&line.label, TEXT_SIZE, label_room);
-            legend.push(LegendEntry { color: chart.line_color(index), label, stats, top: bottom });
+        // Heat map lines are not listed; each heat map has one entry, in its darkest colour.
+        let listed: Vec<usize> =
+            (0..chart.lines.len()).filter(|i| chart.lines.get(*i).is_some_and(|l| l.style != Style::Heatmap)).collect();
+        let mut entries: Vec<(Rgba, String, String)> = heatmaps
+            .iter()
+            .map(|(_, h)| {
+                let (label, stats) = h.legend_text(chart);
+                (h.palette.last().copied().unwrap_or(Rgba::BLACK), label, stats)
+            })
+            .collect();
+        let colors = chart.line_colors();
+        entries.extend(listed.iter().filter_map(|&index| {
+            let line = chart.lines.get(index)?;
+            let color = colors.get(index).copied().unwrap_or(Rgba::BLACK);
+            Some((color, line.label.clone(), Stats::of(&line.values).text()))
+        }));
+        legend_hidden = entries.len().saturating_sub(MAX_LEGEND_ENTRIES);
+        for (color, label, stats) in entries.into_iter().take(MAX_LEGEND_ENTRIES) {
+            let stats = chart.show_stats.then(|| fit(&stats, TEXT_SIZE, label_room));
+            let label = fit(&label, TEXT_SIZE, label_room);
+            legend.push(LegendEntry { color, label, stats, top: bottom });
             bottom += if chart.show_stats { 2.0 * ROW } else { ROW };
         }
-        legend_hidden = chart.lines.len().saturating_sub(MAX_LEGEND_ENTRIES);
         if legend_hidden > 0 {
             legend_hidden_top = bottom;
             bottom += ROW;
@@ -176,6 +197,7 @@ pub fn layout(chart: &Chart) -> Layout {
         legend_hidden,
         legend_hidden_top,
         series,
+        heatmaps,
     }
 }
 
@@ -246,7 +268,13 @@ pub fn scene(chart: &Chart) -> Result<Scene, ChartError> {
             axis.map_or(ValueScale::new(None, None, None, false), |a| a.scale)
         })
         .collect();
-    let data = series_shapes(chart, &layout.series, &scales, plot);
+    let mut data = Vec::new();
+    for (axis, heatmap) in &layout.heatmaps {
+        if let Some(scale) = scales.get(*axis) {
+            data.extend(heatmap.shapes(chart, scale, plot));
+        }
+    }
+    data.extend(series_shapes(chart, &layout.series, &scales, plot));
     Ok(Scene { width: layout.width, height: layout.height, background: Rgba::WHITE, plot, under, data, over })
 }
 

@@ -2,14 +2,15 @@
 //!
 //! This crate only draws. A caller (the `/api/v1/graph` endpoint, once the stack language has
 //! evaluated an expression) fills a [`Chart`]: plot size, time range and step, time zone, Y axes,
-//! and [`Line`]s of values with a [`Style`] (line, area, stack or vertical span), color, width and
-//! axis; then calls [`render_svg`] or [`render_png`]. The picture follows Atlas's: white
+//! and [`Line`]s of values with a [`Style`] (line, area, stack, vertical span or heat map), color,
+//! width and axis; then calls [`render_svg`] or [`render_png`]. Heat map lines are counted into
+//! cells of their axis and coloured by count ([`heatmap`], Atlas's `:heatmap`). The picture follows Atlas's: white
 //! background, title on top, a plot with grid lines, value ticks at 1-2-5 steps with SI labels
 //! (`1.5k`, `500m`) on up to five axes (0 on the left, 1 to 4 on the right, each scaled on its
 //! own), round time ticks (`12:00`, dates at midnight when the range spans days) in the chart's
 //! zone, NaN drawn as gaps, and a legend with a swatch, the label and
 //! `Max : x  Min : x  Avg : x  Last : x` under each line. Lines without a color take the next
-//! color of [`PALETTE`], an Armytage alphabet beginning red, green, blue.
+//! color of [`PALETTE`], Atlas's `armytage` palette in Atlas's order.
 //!
 //! The work runs in one direction through four stages, each a module: [`model`] (the request,
 //! with limits checked by [`Chart::validate`]: plot sizes 1-4000, at most 1024 lines of 100,000
@@ -28,6 +29,7 @@
 
 pub mod error;
 pub mod font;
+pub mod heatmap;
 pub mod layout;
 pub mod model;
 pub mod plot;
@@ -39,8 +41,8 @@ pub mod ticks;
 
 pub use error::ChartError;
 pub use model::{
-    Axis, Chart, DEFAULT_HEIGHT, DEFAULT_RANGE_MS, DEFAULT_STEP_MS, DEFAULT_WIDTH, Line, MAX_AXES,
-    MAX_DATAPOINTS_PER_LINE, MAX_DIMENSION, MAX_LINES, PALETTE, Rgba, Style,
+    Axis, Chart, ColorScale, DEFAULT_HEIGHT, DEFAULT_RANGE_MS, DEFAULT_STEP_MS, DEFAULT_WIDTH, HeatmapOptions, Line,
+    MAX_AXES, MAX_DATAPOINTS_PER_LINE, MAX_DIMENSION, MAX_LINES, PALETTE, Rgba, Style,
 };
 
 /// `chart` as a standalone SVG document; fails only when the chart is out of limits.

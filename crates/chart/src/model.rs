@@ -76,37 +76,37 @@ impl Rgba {
     }
 }
 
-/// The default palette, used in order for lines without a color and wrapping around: the
-/// colors of Green-Armytage's colour alphabet (less Xanthin and Yellow, too faint on white, as
-/// Atlas's `armytage` palette), reordered so the first three lines are red, green and blue.
+/// The default palette, used in order for lines without a color and wrapping around: Atlas's
+/// `armytage` palette, in Atlas's order (Green-Armytage's colour alphabet less Xanthin and
+/// Yellow, too faint on white).
 pub const PALETTE: [Rgba; 24] = [
-    Rgba::rgb(0xff, 0x00, 0x10), // red
-    Rgba::rgb(0x2b, 0xce, 0x48), // green
-    Rgba::rgb(0x00, 0x75, 0xdc), // blue
-    Rgba::rgb(0xff, 0xa4, 0x05), // orpiment
-    Rgba::rgb(0x74, 0x0a, 0xff), // violet
-    Rgba::rgb(0x00, 0x99, 0x8f), // turquoise
-    Rgba::rgb(0x99, 0x3f, 0x00), // caramel
-    Rgba::rgb(0xc2, 0x00, 0x88), // mallow
-    Rgba::rgb(0x00, 0x33, 0x80), // navy
-    Rgba::rgb(0x9d, 0xcc, 0x00), // lime
-    Rgba::rgb(0x99, 0x00, 0x00), // wine
-    Rgba::rgb(0x00, 0x5c, 0x31), // forest
-    Rgba::rgb(0x80, 0x80, 0x80), // iron
-    Rgba::rgb(0x4c, 0x00, 0x5c), // damson
-    Rgba::rgb(0x8f, 0x7c, 0x00), // khaki
-    Rgba::rgb(0xff, 0x50, 0x05), // zinnia
-    Rgba::rgb(0x5e, 0xf1, 0xf2), // sky
-    Rgba::rgb(0x42, 0x66, 0x00), // quagmire
-    Rgba::rgb(0xff, 0xa8, 0xbb), // pink
-    Rgba::rgb(0xf0, 0xa3, 0xff), // amethyst
-    Rgba::rgb(0x94, 0xff, 0xb5), // jade
-    Rgba::rgb(0xff, 0xcc, 0x99), // honeydew
-    Rgba::rgb(0xe0, 0xff, 0x66), // uranium
-    Rgba::rgb(0x19, 0x19, 0x19), // ebony
+    Rgba::rgb(0x00, 0x75, 0xdc),
+    Rgba::rgb(0x99, 0x3f, 0x00),
+    Rgba::rgb(0x9d, 0xcc, 0x00),
+    Rgba::rgb(0x4c, 0x00, 0x5c),
+    Rgba::rgb(0x00, 0x99, 0x8f),
+    Rgba::rgb(0xff, 0xa4, 0x05),
+    Rgba::rgb(0x5e, 0xf1, 0xf2),
+    Rgba::rgb(0xf0, 0xa3, 0xff),
+    Rgba::rgb(0x94, 0xff, 0xb5),
+    Rgba::rgb(0xff, 0x00, 0x10),
+    Rgba::rgb(0x2b, 0xce, 0x48),
+    Rgba::rgb(0x74, 0x0a, 0xff),
+    Rgba::rgb(0x19, 0x19, 0x19),
+    Rgba::rgb(0xff, 0x50, 0x05),
+    Rgba::rgb(0x00, 0x5c, 0x31),
+    Rgba::rgb(0xff, 0xcc, 0x99),
+    Rgba::rgb(0x80, 0x80, 0x80),
+    Rgba::rgb(0x8f, 0x7c, 0x00),
+    Rgba::rgb(0xc2, 0x00, 0x88),
+    Rgba::rgb(0x00, 0x33, 0x80),
+    Rgba::rgb(0xff, 0xa8, 0xbb),
+    Rgba::rgb(0x42, 0x66, 0x00),
+    Rgba::rgb(0x99, 0x00, 0x00),
+    Rgba::rgb(0xff, 0xe1, 0x00),
 ];
 
-/// How a line is drawn, as Atlas's `:line`, `:area`, `:stack` and `:vspan`.
+/// How a line is drawn, as Atlas's `:line`, `:area`, `:stack`, `:vspan` and `:heatmap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Style {
     /// A polyline through the datapoints. The default.
@@ -119,6 +119,39 @@ pub enum Style {
     Stack,
     /// The whole height of the plot shaded over each step whose value is non-zero and not NaN.
     VSpan,
+    /// A cell of the axis's heat map counted for each value (see [`crate::heatmap`]); not drawn
+    /// as a line and not in the legend.
+    Heatmap,
+}
+
+/// How counts become colours in a heat map, as Atlas's `heatmap_scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorScale {
+    /// Counts spread evenly over the palette. The default.
+    #[default]
+    Linear,
+    /// `log10(count + 1)` spread evenly (`log`).
+    Logarithmic,
+    /// Counts squared (`pow2`).
+    Power2,
+    /// Square roots of counts (`sqrt`).
+    Sqrt,
+}
+
+/// The heat map settings of a chart, as Atlas's `heatmap_*` graph parameters.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeatmapOptions {
+    /// Cell colours, lightest (fewest counts) first. Default is none: a gradient of the first
+    /// heat map line's color (five steps of opacity), as Atlas.
+    pub palette: Option<Vec<Rgba>>,
+    /// Counts at or below this take the first colour. Default is none: the smallest count.
+    pub lower: Option<f64>,
+    /// Counts at or above this take the last colour. Default is none: the largest count.
+    pub upper: Option<f64>,
+    /// How counts map to colours. Default is linear.
+    pub scale: ColorScale,
+    /// Legend text of the heat map. Default is none: `heatmap`.
+    pub label: Option<String>,
 }
 
 /// One Y axis.
@@ -151,11 +184,23 @@ pub struct Line {
     pub line_width: f32,
     /// Index of its Y axis, 0 (left) to 4. Default is 0.
     pub axis: usize,
+    /// For a [`Style::Heatmap`] line of a percentile series, the value range of its bucket:
+    /// each value is then a count spread over the cells the range covers, as Atlas's percentile
+    /// heat maps. Default is none: each value counts once in the cell it falls in.
+    pub bucket_range: Option<(f64, f64)>,
 }
 
 impl Default for Line {
     fn default() -> Line {
-        Line { label: String::new(), values: Vec::new(), style: Style::Line, color: None, line_width: 1.0, axis: 0 }
+        Line {
+            label: String::new(),
+            values: Vec::new(),
+            style: Style::Line,
+            color: None,
+            line_width: 1.0,
+            axis: 0,
+            bucket_range: None,
+        }
     }
 }
 
@@ -186,6 +231,9 @@ pub struct Chart {
     pub show_legend: bool,
     /// Draw the Max/Min/Avg/Last row under each legend entry. Default is true.
     pub show_stats: bool,
+    /// Heat map settings, used when a line has [`Style::Heatmap`]. Default is
+    /// `HeatmapOptions::default()`.
+    pub heatmap: HeatmapOptions,
 }
 
 impl Default for Chart {
@@ -202,6 +250,7 @@ impl Default for Chart {
             lines: Vec::new(),
             show_legend: true,
             show_stats: true,
+            heatmap: HeatmapOptions::default(),
         }
     }
 }
@@ -220,6 +269,14 @@ impl Chart {
         let in_range = |ms: i64| jiff::Timestamp::from_millisecond(ms).is_ok();
         if self.end_ms <= self.start_ms || !in_range(self.start_ms) || !in_range(self.end_ms) {
             return Err(ChartError::InvalidTimeRange { start_ms: self.start_ms, end_ms: self.end_ms });
+        }
+        let (lower, upper) = (self.heatmap.lower, self.heatmap.upper);
+        let bad = |v: Option<f64>| v.is_some_and(|v| !v.is_finite());
+        if bad(lower) || bad(upper) || matches!((lower, upper), (Some(l), Some(u)) if l >= u) {
+            return Err(ChartError::InvalidHeatmapBounds {
+                lower: lower.unwrap_or(f64::NAN).to_string(),
+                upper: upper.unwrap_or(f64::NAN).to_string(),
+            });
         }
         if self.lines.len() > MAX_LINES {
             return Err(ChartError::TooManyLines { count: self.lines.len(), max: MAX_LINES });
@@ -244,16 +301,31 @@ impl Chart {
         self.axes.get(index).cloned().unwrap_or_default()
     }
 
-    /// The color line `index` is drawn in: its own, else the palette's next color, counting
-    /// only the lines without a color before it.
+    /// The color line `index` is drawn in (see [`Chart::line_colors`]); black past the end.
     pub fn line_color(&self, index: usize) -> Rgba {
-        match self.lines.get(index).and_then(|line| line.color) {
-            Some(color) => color,
-            None => {
-                let uncolored = self.lines.iter().take(index).filter(|line| line.color.is_none()).count();
-                PALETTE.get(uncolored % PALETTE.len()).copied().unwrap_or(Rgba::BLACK)
-            }
-        }
+        self.line_colors().get(index).copied().unwrap_or(Rgba::BLACK)
+    }
+
+    /// The color of every line: its own, else the palette's next color, counting only the
+    /// lines without a color before it. The heat map lines of an axis share one color, the
+    /// first one's, and take one palette color between them, as in Atlas.
+    pub fn line_colors(&self) -> Vec<Rgba> {
+        let mut heat: [Option<Rgba>; MAX_AXES] = [None; MAX_AXES];
+        let mut next = 0usize;
+        let mut take = || {
+            let color = PALETTE.get(next % PALETTE.len()).copied().unwrap_or(Rgba::BLACK);
+            next += 1;
+            color
+        };
+        self.lines
+            .iter()
+            .map(|line| match (line.color, line.style, heat.get_mut(line.axis)) {
+                (Some(color), Style::Heatmap, Some(slot)) => *slot.get_or_insert(color),
+                (Some(color), _, _) => color,
+                (None, Style::Heatmap, Some(slot)) => *slot.get_or_insert_with(&mut take),
+                (None, _, _) => take(),
+            })
+            .collect()
     }
 }
 
@@ -284,6 +356,7 @@ mod tests {
         assert_eq!(chart.line_color(0), PALETTE[0]);
         assert_eq!(chart.line_color(1), Rgba::BLACK);
         assert_eq!(chart.line_color(2), PALETTE[1]);
+        assert_eq!((PALETTE[0].to_hex_rgb(), PALETTE[23].to_hex_rgb()), ("#0075dc".into(), "#ffe100".into()));
     }
 
     #[test]
@@ -304,6 +377,9 @@ mod tests {
         assert!(matches!(huge.validate(), Err(ChartError::InvalidTimeRange { .. })));
         let step = Chart { step_ms: 0, ..Chart::default() };
         assert_eq!(step.validate(), Err(ChartError::InvalidStep { step_ms: 0 }));
+        let heat = HeatmapOptions { lower: Some(2.0), upper: Some(1.0), ..HeatmapOptions::default() };
+        let bounds = Chart { heatmap: heat, ..Chart::default() };
+        assert!(matches!(bounds.validate(), Err(ChartError::InvalidHeatmapBounds { .. })));
         let axis = Chart { lines: vec![Line { axis: 5, ..Line::default() }], ..Chart::default() };
         assert_eq!(axis.validate(), Err(ChartError::AxisOutOfRange { line: 0, axis: 5, max: 4 }));
     }

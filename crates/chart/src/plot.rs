@@ -25,6 +25,8 @@ pub struct Series {
     /// Per datapoint `(base, value)`; the base is 0 for areas, the sum below for stacks, and
     /// unused for lines and spans.
     pub points: Vec<Option<(f64, f64)>>,
+    /// The bucket range of a percentile heat map line (see [`crate::model::Line::bucket_range`]).
+    pub bucket_range: Option<(f64, f64)>,
 }
 
 /// The lines of `chart` with stacks piled up per axis: positive values on the positive sum of
@@ -33,6 +35,7 @@ pub fn resolve_series(chart: &Chart) -> Vec<Series> {
     let mut positive: Vec<Vec<f64>> = vec![Vec::new(); crate::model::MAX_AXES];
     let mut negative: Vec<Vec<f64>> = vec![Vec::new(); crate::model::MAX_AXES];
     let mut series = Vec::with_capacity(chart.lines.len());
+    let colors = chart.line_colors();
     for (index, line) in chart.lines.iter().enumerate() {
         let points = match line.style {
             Style::Stack => {
@@ -67,16 +70,19 @@ pub fn resolve_series(chart: &Chart) -> Vec<Series> {
             line: index,
             axis: line.axis,
             style: line.style,
-            color: chart.line_color(index),
+            color: colors.get(index).copied().unwrap_or(crate::model::Rgba::BLACK),
             width: if line.line_width.is_finite() { line.line_width.clamp(0.1, 50.0) } else { 1.0 },
             points,
+            bucket_range: if line.style == Style::Heatmap { line.bucket_range } else { None },
         });
     }
     series
 }
 
 /// The lowest and highest value drawn on `axis` (bases of filled styles included; spans left
-/// out), or `None` when it has nothing finite; only positive values count on a log axis.
+/// out; a percentile heat map line with a non-zero value counts its bucket range instead of its
+/// values, as Atlas), or `None` when it has nothing finite; only positive values count on a log
+/// axis.
 pub fn data_range(series: &[Series], axis: usize, logarithmic: bool) -> Option<(f64, f64)> {
     let mut range: Option<(f64, f64)> = None;
     let mut include = |v: f64| {
@@ -85,6 +91,13 @@ pub fn data_range(series: &[Series], axis: usize, logarithmic: bool) -> Option<(
         }
     };
     for s in series.iter().filter(|s| s.axis == axis && s.style != Style::VSpan) {
+        if let Some((lo, hi)) = s.bucket_range {
+            if s.points.iter().flatten().any(|(_, v)| *v != 0.0) {
+                include(lo);
+                include(hi);
+            }
+            continue;
+        }
         for (base, value) in s.points.iter().flatten() {
             include(*value);
             if matches!(s.style, Style::Area | Style::Stack) {
@@ -170,6 +183,7 @@ pub fn series_shapes(chart: &Chart, series: &[Series], scales: &[ValueScale], pl
             Style::Line => line_shapes(s, &mapper, &mut shapes),
             Style::Area | Style::Stack => fill_shapes(s, &mapper, &mut shapes),
             Style::VSpan => span_shapes(s, &mapper, &mut shapes),
+            Style::Heatmap => {}
         }
     }
     shapes

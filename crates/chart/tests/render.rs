@@ -144,6 +144,40 @@ fn areas_and_stacks_render_in_both_formats() {
 }
 
 #[test]
+fn heatmaps_fill_cells_in_both_formats_and_take_one_legend_entry() {
+    // Twenty lines near 100 and two near 300: the cells around 100 hold the largest count and
+    // take the darkest (opaque) colour of the gradient of the first palette colour.
+    let mut lines: Vec<Line> = (0..20)
+        .map(|i| Line {
+            label: format!("node {i}"),
+            values: wave(181, 50.0, f64::from(i) * 0.01),
+            style: Style::Heatmap,
+            ..Line::default()
+        })
+        .collect();
+    lines.push(Line { label: "high".into(), values: vec![300.0; 181], style: Style::Heatmap, ..Line::default() });
+    lines.push(Line { label: "plain".into(), values: vec![200.0; 181], ..Line::default() });
+    let chart = Chart {
+        heatmap: plumb_chart::HeatmapOptions { label: Some("SPS heat".into()), ..Default::default() },
+        ..three_hours(lines)
+    };
+    let bytes = render_png(&chart).unwrap();
+    std::fs::write(example_dir().join("heatmap.png"), &bytes).unwrap();
+    let image = decode(&bytes);
+    assert!(image.has_color(PALETTE[0]), "the fullest cells are opaque palette[0]");
+    assert!(image.has_color(PALETTE[1]), "the plain line takes the next colour");
+    let svg = render_svg(&chart).unwrap();
+    assert!(svg.contains(">SPS heat</text>"), "one entry for the heat map");
+    assert!(!svg.contains(">node 3</text>"), "heat map lines are not listed");
+    assert!(svg.contains(">plain</text>"));
+    assert!(svg.contains(&format!("fill=\"{}\" fill-opacity=\"0.2\"", PALETTE[0].to_hex_rgb())), "lightest cells");
+    let layout = plumb_chart::layout::layout(&chart);
+    let (_, heatmap) = &layout.heatmaps[0];
+    assert_eq!(heatmap.counts.len(), 180);
+    assert_eq!(heatmap.counts.iter().map(|c| c.iter().sum::<f64>()).sum::<f64>(), 21.0 * 180.0);
+}
+
+#[test]
 fn no_data_renders_a_message() {
     let chart = three_hours(Vec::new());
     let bytes = render_png(&chart).unwrap();
@@ -189,12 +223,21 @@ fn value() -> impl Strategy<Value = f64> {
 }
 
 fn style() -> impl Strategy<Value = Style> {
-    prop_oneof![Just(Style::Line), Just(Style::Area), Just(Style::Stack), Just(Style::VSpan)]
+    prop_oneof![Just(Style::Line), Just(Style::Area), Just(Style::Stack), Just(Style::VSpan), Just(Style::Heatmap)]
 }
 
 fn line() -> impl Strategy<Value = Line> {
-    (proptest::collection::vec(value(), 0..120), style(), 0usize..5, "\\PC{0,30}", 0.0f32..5.0).prop_map(
-        |(values, style, axis, label, line_width)| Line { label, values, style, axis, line_width, color: None },
+    let bucket = proptest::option::of((value(), value()));
+    (proptest::collection::vec(value(), 0..120), style(), 0usize..5, "\\PC{0,30}", 0.0f32..5.0, bucket).prop_map(
+        |(values, style, axis, label, line_width, bucket_range)| Line {
+            label,
+            values,
+            style,
+            axis,
+            line_width,
+            color: None,
+            bucket_range,
+        },
     )
 }
 

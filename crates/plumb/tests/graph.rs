@@ -111,6 +111,25 @@ fn graph_formats_and_refusals() {
     assert!(png_w > 400 && png_h > 150, "the image holds the 400x150 plot and its margins: {png_w}x{png_h}");
     assert!(svg.contains(&format!("width=\"{png_w}\" height=\"{png_h}\"")), "PNG and SVG agree on the size");
 
+    // A heat map in both image formats, with Atlas's heat map parameters, and a palette.
+    let heat = format!(
+        "/api/v1/graph?q=name,gx,:eq,(,nf.node,),:by,:heatmap&{range}&heatmap_label=gx%20heat&heatmap_palette=reds&palette=reds"
+    );
+    let (status, content_type, png) = get(&server.addr, &heat);
+    assert_eq!((status, content_type.as_str()), (200, "image/png"), "{}", text(&png));
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let (status, _, svg) = get(&server.addr, &format!("{heat}&format=svg"));
+    assert_eq!(status, 200);
+    let svg = text(&svg);
+    assert!(svg.contains(">gx heat</text>"), "one legend entry for the heat map");
+    assert!(!svg.contains(">(nf.node=a)</text>"), "heat map lines are not listed");
+    assert!(svg.contains("fill=\"#67000d\""), "cells in the reds heat map palette");
+    let (status, _, body) = get(&server.addr, &format!("/api/v1/graph?q=name,gx,:eq&{range}&palette=plaid"));
+    assert_eq!(status, 400);
+    assert!(text(&body).contains("palette="), "{}", text(&body));
+    let (_, _, svg) = get(&server.addr, &format!("/api/v1/graph?q=name,gx,:eq,:sum&{range}&format=svg"));
+    assert!(text(&svg).contains("stroke=\"#0075dc\""), "the first line takes armytage's first colour");
+
     let (status, _, body) = get(&server.addr, "/api/v1/graph?q=name,gx,:frobnicate");
     assert_eq!(status, 400);
     assert!(text(&body).contains(":frobnicate"), "{}", text(&body));

@@ -85,6 +85,7 @@ impl Evaluator<'_> {
             Expr::Filter { expr, condition } => self.eval_filter(expr, condition)?,
             Expr::Priority(p) => self.eval_priority(p)?,
             Expr::Stateful { expr, op } => self.eval_stateful(expr, *op)?,
+            Expr::ApproxDistinct(input) => self.eval_approx_distinct(input)?,
         })
     }
 

@@ -19,7 +19,10 @@
 //! present, as Atlas averages gauges.
 
 mod consolidate;
+mod consolidated_view;
 mod data;
+mod des;
+mod distinct;
 mod filter;
 mod math;
 mod percentiles;

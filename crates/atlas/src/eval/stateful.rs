@@ -1,11 +1,15 @@
-//! Evaluating the `stateful` vocabulary: each line of the input is run through its operation in
-//! time order, over the graph's grid only.
+//! Evaluating the `stateful` vocabulary (and filter's `:consolidate`, which shares its node):
+//! each line of the input is run through its operation in time order, over the graph's grid
+//! only. DES is in [`super::des`], `:consolidate` in [`super::consolidated_view`].
 //!
 //! Warm-up: Atlas fetches extra data before the graph's start so that a window is already full
 //! at the first point. plumb evaluates only the graph's range, so windows near the start see
 //! fewer points: `5,:rolling-sum` sums the points present so far, `:trend` stays NaN until its
 //! window is full, `:delay` starts with NaN, `:integral` starts from 0 at the graph's start and
-//! the first `:derivative` is NaN.
+//! the first `:derivative` is NaN, `:cumulative-max` starts at the graph's start and `:des`
+//! trains on the graph's first points. This is also what Atlas's graph API does: its stateful
+//! expressions bound their input to the graph's range (`OnlineExpr.eval`), and its docs show
+//! the gap before the first DES prediction.
 //!
 //! Design decision: every operation is a pure function from a line's values to new values of
 //! the same length ([`apply`]), linear in the length whatever the window (running sums and
@@ -14,26 +18,29 @@
 
 use std::collections::VecDeque;
 
+use super::consolidated_view::consolidated_view;
+use super::des::{des, sliding_des};
 use super::{Evaluator, TimeSeries};
 use crate::error::Reason;
-use crate::expr::{Expr, StatefulOp};
+use crate::expr::{Expr, StatefulOp, max_nan};
 
 impl Evaluator<'_> {
     /// Each line of `expr` through `op`.
     pub(crate) fn eval_stateful(&mut self, expr: &Expr, op: StatefulOp) -> Result<Vec<TimeSeries>, Reason> {
-        let step_ms = self.context.step_ms();
+        let (start_ms, step_ms) = (self.context.start_ms(), self.context.step_ms());
         let mut lines = self.eval(expr)?;
         for line in &mut lines {
-            line.values = apply(op, &line.values, step_ms);
+            line.values = apply(op, &line.values, start_ms, step_ms)?;
         }
         Ok(lines)
     }
 }
 
-/// `op` over `values` (one per step of `step_ms`), first to last; the result has the same
-/// length.
-pub(crate) fn apply(op: StatefulOp, values: &[f64], step_ms: i64) -> Vec<f64> {
-    match op {
+/// `op` over `values` (one per step of `step_ms`, the first at `start_ms`), first to last; the
+/// result has the same length. Fails only for a `:consolidate` step that does not fit the
+/// graph's.
+pub(crate) fn apply(op: StatefulOp, values: &[f64], start_ms: i64, step_ms: i64) -> Result<Vec<f64>, Reason> {
+    Ok(match op {
         StatefulOp::RollingCount(n) => {
             let hits: Vec<f64> = values.iter().map(|v| if *v != 0.0 && !v.is_nan() { 1.0 } else { 0.0 }).collect();
             window_sums(&hits, n).into_iter().map(|(sum, _)| sum).collect()
@@ -59,6 +66,13 @@ pub(crate) fn apply(op: StatefulOp, values: &[f64], step_ms: i64) -> Vec<f64> {
                 Some(*total)
             })
             .collect(),
+        StatefulOp::CumulativeMax => values
+            .iter()
+            .scan(f64::NAN, |max, v| {
+                *max = max_nan(*max, *v);
+                Some(*max)
+            })
+            .collect(),
         StatefulOp::Derivative => {
             let zeroed = |v: f64| if v.is_nan() { 0.0 } else { v };
             let mut previous: Option<f64> = None;
@@ -75,7 +89,7 @@ pub(crate) fn apply(op: StatefulOp, values: &[f64], step_ms: i64) -> Vec<f64> {
         StatefulOp::Trend { window_ms } => {
             let n = usize::try_from(window_ms / step_ms.max(1)).unwrap_or(0);
             if n <= 1 {
-                return values.to_vec();
+                return Ok(values.to_vec());
             }
             window_sums(values, n)
                 .into_iter()
@@ -83,7 +97,14 @@ pub(crate) fn apply(op: StatefulOp, values: &[f64], step_ms: i64) -> Vec<f64> {
                 .map(|(i, (sum, count))| if i + 1 < n || count == 0 { f64::NAN } else { sum / n as f64 })
                 .collect()
         }
-    }
+        StatefulOp::Des { training, alpha, beta } => des(values, training, alpha, beta),
+        StatefulOp::SlidingDes { training, alpha, beta } => {
+            sliding_des(values, training, alpha, beta, start_ms, step_ms)
+        }
+        StatefulOp::Consolidate { cf, step_ms: new_step_ms } => {
+            consolidated_view(values, start_ms, step_ms, cf, new_step_ms)?
+        }
+    })
 }
 
 /// For each point, the sum and the number of the non-NaN values among it and the `n - 1`
@@ -147,7 +168,7 @@ mod tests {
     }
 
     fn check(op: StatefulOp, input: &[f64], expected: &[f64]) {
-        let got = apply(op, input, MINUTE);
+        let got = apply(op, input, 0, MINUTE).unwrap();
         assert!(same(&got, expected), "{op:?}: {got:?} != {expected:?}");
     }
 
@@ -186,8 +207,14 @@ mod tests {
         );
         check(StatefulOp::Derivative, &[1.0, 1.0, 1.0], &[NAN, 0.0, 0.0]);
         check(StatefulOp::Derivative, &[1.0, 3.0, NAN, 2.0], &[NAN, 2.0, -3.0, 2.0]);
-        let integrated = apply(StatefulOp::Integral, &[1.0, 2.0, 5.0], MINUTE);
+        let integrated = apply(StatefulOp::Integral, &[1.0, 2.0, 5.0], 0, MINUTE).unwrap();
         check(StatefulOp::Derivative, &integrated, &[NAN, 2.0, 5.0]);
+    }
+
+    #[test]
+    fn cumulative_max_as_documented() {
+        check(StatefulOp::CumulativeMax, &[1.0, 2.0, 0.0, NAN, 5.0, 3.0], &[1.0, 2.0, 2.0, 2.0, 5.0, 5.0]);
+        check(StatefulOp::CumulativeMax, &[NAN, -3.0, NAN, -4.0], &[NAN, -3.0, -3.0, -3.0]);
     }
 
     #[test]
@@ -199,7 +226,7 @@ mod tests {
             &[NAN, 0.5, 0.0, -0.5, 0.0, 0.5, 1.5, 1.5, 1.0, 0.5],
         );
         check(StatefulOp::Trend { window_ms: 5 * MINUTE }, &input, &[NAN, NAN, NAN, NAN, 0.0, 0.2, 0.4, 0.8, 1.0, 1.0]);
-        let five_minutes_at_two = apply(StatefulOp::Trend { window_ms: 5 * MINUTE }, &input, 2 * MINUTE);
+        let five_minutes_at_two = apply(StatefulOp::Trend { window_ms: 5 * MINUTE }, &input, 0, 2 * MINUTE).unwrap();
         assert!(
             same(&five_minutes_at_two, &[NAN, 0.5, 0.0, -0.5, 0.0, 0.5, 1.5, 1.5, 1.0, 0.5]),
             "5m at 2m is 2 points"

@@ -10,6 +10,7 @@
 //! `:cf-*`, math `:by`, `:cg`) live in [`rewrite`]. `Display` writes the normalized program, so a
 //! displayed expression runs back to an equal one.
 
+mod distinct;
 mod filter;
 mod rewrite;
 mod stateful;
@@ -21,6 +22,7 @@ use crate::lexer::escape_into;
 use crate::query::Query;
 use crate::time::{TimeField, format_double, format_duration};
 
+pub(crate) use distinct::{DISTINCT_KEY, register_expr};
 pub use filter::{OthersAggregation, PriorityFilter, SummaryStat};
 pub use stateful::StatefulOp;
 
@@ -441,6 +443,9 @@ pub enum Expr {
         /// The operation and its parameters.
         op: StatefulOp,
     },
+    /// The distinct count estimated from the sketch registers the input reads
+    /// (`:approx-distinct`); the input is kept as written and the registers derived from it.
+    ApproxDistinct(Box<Expr>),
 }
 
 impl Expr {
@@ -504,7 +509,8 @@ impl Expr {
             | Expr::Aggregate(_, expr)
             | Expr::GroupBy { expr, .. }
             | Expr::Stat { expr, .. }
-            | Expr::Stateful { expr, .. } => expr.collect_data(out),
+            | Expr::Stateful { expr, .. }
+            | Expr::ApproxDistinct(expr) => expr.collect_data(out),
             Expr::Priority(p) => p.expr.collect_data(out),
             Expr::Binary(_, a, b) | Expr::Filter { expr: a, condition: b } => {
                 a.collect_data(out);
@@ -532,6 +538,7 @@ impl Expr {
             Expr::Priority(p) => p.expr.is_grouped(),
             Expr::Binary(_, a, b) => a.is_grouped() || b.is_grouped(),
             Expr::GroupBy { .. } | Expr::Percentiles(_) => true,
+            Expr::ApproxDistinct(input) => !distinct::grouping(input).is_empty(),
             Expr::NamedRewrite(nr) => nr.eval.is_grouped(),
             _ => false,
         }
@@ -558,6 +565,7 @@ impl Expr {
                 }
             }
             Expr::GroupBy { keys, .. } => keys.clone(),
+            Expr::ApproxDistinct(input) => distinct::grouping(input),
             Expr::NamedRewrite(nr) => nr.eval.grouping(),
             _ => Vec::new(),
         }
@@ -581,7 +589,8 @@ impl Expr {
             | Expr::Unary(_, expr)
             | Expr::Aggregate(_, expr)
             | Expr::Stat { expr, .. }
-            | Expr::Stateful { expr, .. } => expr.shape(),
+            | Expr::Stateful { expr, .. }
+            | Expr::ApproxDistinct(expr) => expr.shape(),
             Expr::Priority(p) => p.expr.shape(),
             Expr::GroupBy { expr, keys, .. } => {
                 let (nodes, depth) = expr.shape();
@@ -738,6 +747,7 @@ impl fmt::Display for Expr {
                 filter::write_filter_expr(f, self)
             }
             Expr::Stateful { expr, op } => stateful::write_stateful(f, expr, *op),
+            Expr::ApproxDistinct(input) => write!(f, "{input},:approx-distinct"),
         }
     }
 }

@@ -32,6 +32,7 @@ impl Expr {
             }
             Expr::Stat { expr, stat } => Expr::Stat { expr: Box::new(f(expr)?), stat: *stat },
             Expr::Stateful { expr, op } => Expr::Stateful { expr: Box::new(f(expr)?), op: *op },
+            Expr::ApproxDistinct(input) => Expr::approx_distinct(f(input)?)?,
             Expr::Filter { expr, condition } => Expr::filter(f(expr)?, f(condition)?)?,
             Expr::Priority(p) => Expr::Priority(Box::new(PriorityFilter { expr: f(&p.expr)?, ..(**p).clone() })),
             leaf => leaf.clone(),

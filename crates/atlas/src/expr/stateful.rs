@@ -1,19 +1,22 @@
 //! The `stateful` vocabulary's expressions: operations whose value at an interval depends on
-//! earlier intervals of the same line (rolling windows, `:delay`, `:integral`, `:derivative`,
-//! `:trend`).
+//! other intervals of the same line (rolling windows, `:delay`, `:integral`,
+//! `:cumulative-max`, `:derivative`, `:trend`, `:des`, `:sdes`), and filter's `:consolidate`.
 //!
 //! Design decision: one [`StatefulOp`] enum carries each operation's parameters, already
 //! checked when the word runs (a window of at least one point), and a single
 //! [`Expr::Stateful`] node wraps the input, so the grouping, data and display rules of the tree
-//! treat every stateful word alike, as they treat a unary operator.
+//! treat every stateful word alike, as they treat a unary operator. `:consolidate` belongs to
+//! Atlas's filter vocabulary but follows exactly these rules (it keeps the input's grouping and
+//! data and maps each line to a line on the same grid), so it is one more operation here
+//! rather than a node of its own.
 
 use std::fmt;
 
-use super::Expr;
-use crate::time::format_duration;
+use super::{Consolidation, Expr};
+use crate::time::{format_double, format_duration};
 
 /// A stateful operation on each line of its input, in time order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StatefulOp {
     /// Number of non-zero, non-NaN values in the last `n` points (`:rolling-count`).
     RollingCount(usize),
@@ -36,6 +39,9 @@ pub enum StatefulOp {
     Delay(usize),
     /// Running sum from the start of the graph, NaN counting as 0 (`:integral`).
     Integral,
+    /// Running maximum from the start of the graph, NaN leaving it unchanged; NaN until the
+    /// first value (`:cumulative-max`).
+    CumulativeMax,
     /// Difference from the previous point, NaN counting as 0; the first point is NaN
     /// (`:derivative`).
     Derivative,
@@ -43,6 +49,34 @@ pub enum StatefulOp {
     Trend {
         /// The window as written, in milliseconds; rounded down to whole steps at evaluation.
         window_ms: i64,
+    },
+    /// Double exponential smoothing, the prediction made before seeing each value (`:des`).
+    Des {
+        /// How many values the smoothing sees before it predicts.
+        training: usize,
+        /// Data smoothing factor: 1 follows the input, near 0 smooths the most.
+        alpha: f64,
+        /// Trend smoothing factor.
+        beta: f64,
+    },
+    /// Sliding DES: two DES functions alternating every `training` points from a multiple of
+    /// `training` steps, so a time's prediction does not depend on the graph's start (`:sdes`).
+    SlidingDes {
+        /// How many values each function sees before it predicts, and how long it predicts;
+        /// at least 1.
+        training: usize,
+        /// Data smoothing factor.
+        alpha: f64,
+        /// Trend smoothing factor.
+        beta: f64,
+    },
+    /// Filter's `:consolidate`: each point shows the consolidation of the bucket of `step_ms`
+    /// it falls in; the step is rounded up to a multiple of the graph's at evaluation.
+    Consolidate {
+        /// How a bucket's points become one value.
+        cf: Consolidation,
+        /// The new step as written, in milliseconds; positive.
+        step_ms: i64,
     },
 }
 
@@ -57,8 +91,12 @@ impl StatefulOp {
             StatefulOp::RollingSum(_) => "rolling-sum",
             StatefulOp::Delay(_) => "delay",
             StatefulOp::Integral => "integral",
+            StatefulOp::CumulativeMax => "cumulative-max",
             StatefulOp::Derivative => "derivative",
             StatefulOp::Trend { .. } => "trend",
+            StatefulOp::Des { .. } => "des",
+            StatefulOp::SlidingDes { .. } => "sdes",
+            StatefulOp::Consolidate { .. } => "consolidate",
         }
     }
 }
@@ -74,7 +112,11 @@ pub(super) fn write_stateful(f: &mut fmt::Formatter<'_>, expr: &Expr, op: Statef
         | StatefulOp::Delay(n) => write!(f, "{n},")?,
         StatefulOp::RollingMean { n, min_values } => write!(f, "{n},{min_values},")?,
         StatefulOp::Trend { window_ms } => write!(f, "{},", format_duration(window_ms))?,
-        StatefulOp::Integral | StatefulOp::Derivative => {}
+        StatefulOp::Des { training, alpha, beta } | StatefulOp::SlidingDes { training, alpha, beta } => {
+            write!(f, "{training},{},{},", format_double(alpha), format_double(beta))?;
+        }
+        StatefulOp::Consolidate { cf, step_ms } => write!(f, "{},{},", cf.name(), format_duration(step_ms))?,
+        StatefulOp::Integral | StatefulOp::CumulativeMax | StatefulOp::Derivative => {}
     }
     write!(f, ":{}", op.name())
 }
@@ -94,5 +136,10 @@ mod tests {
         assert_eq!(shown(StatefulOp::Trend { window_ms: 300_000 }), "1.0,:const,5m,:trend");
         assert_eq!(shown(StatefulOp::Integral), "1.0,:const,:integral");
         assert_eq!(shown(StatefulOp::Delay(0)), "1.0,:const,0,:delay");
+        assert_eq!(shown(StatefulOp::CumulativeMax), "1.0,:const,:cumulative-max");
+        assert_eq!(shown(StatefulOp::Des { training: 10, alpha: 0.1, beta: 0.02 }), "1.0,:const,10,0.1,0.02,:des");
+        assert_eq!(shown(StatefulOp::SlidingDes { training: 5, alpha: 1.0, beta: 0.5 }), "1.0,:const,5,1.0,0.5,:sdes");
+        let consolidate = StatefulOp::Consolidate { cf: Consolidation::Max, step_ms: 300_000 };
+        assert_eq!(shown(consolidate), "1.0,:const,max,5m,:consolidate");
     }
 }

@@ -203,8 +203,8 @@ mod tests {
     #[test]
     fn wrong_inputs_fail() {
         assert_eq!(run("name,sps,:eq,:all,(,a,),:by"), "name,sps,:eq,:all", "math :by leaves :all as it is");
-        // Not a duration: style's `:offset` (a list of durations, not implemented yet) is next.
-        assert!(run("name,sps,:eq,1x,:offset").contains("not implemented yet (vocabulary style)"));
+        // Not a duration, nor the list of durations style's `:offset` takes.
+        assert!(run("name,sps,:eq,1x,:offset").contains("wrong item types"));
         assert!(run("name,:sum").contains("wrong item types"));
     }
 }

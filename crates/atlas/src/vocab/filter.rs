@@ -1,14 +1,15 @@
 //! The `filter` vocabulary: `:stat` and its placeholders (`:stat-avg` ...), `:filter`, the
 //! deprecated `:stat-*-mf` macros, and the priority filters `:topk`/`:bottomk` with their
-//! `-others-{min,max,sum,avg}` forms. `:consolidate` is still a placeholder.
+//! `-others-{min,max,sum,avg}` forms, and `:consolidate`.
 //!
 //! Design decision: the words only build expressions ([`Expr::Stat`], [`Expr::Filter`],
-//! [`Expr::Priority`]) and check their arguments (a known statistic, `k` of at least 1, a
-//! condition whose grouping nests in the input's); ranking and filtering happen at evaluation,
-//! over the graph's range, since a statistic needs the whole line.
+//! [`Expr::Priority`], and for `:consolidate` an [`Expr::Stateful`], whose rules it shares) and
+//! check their arguments (a known statistic, `k` of at least 1, a condition whose grouping nests
+//! in the input's, a known consolidation function and a positive step); ranking, filtering and
+//! consolidating happen at evaluation, over the graph's range, since they need the whole line.
 
 use crate::error::Reason;
-use crate::expr::{Expr, OthersAggregation, PriorityFilter, SummaryStat};
+use crate::expr::{Consolidation, Expr, OthersAggregation, PriorityFilter, StatefulOp, SummaryStat};
 use crate::interpreter::{Context, Fail};
 use crate::word::{Body, Kind, Param, Vocabulary, Word};
 
@@ -92,16 +93,35 @@ pub static FILTER: Vocabulary = Vocabulary {
 /// The example every priority filter shares: the grouped input, `max`, and `k` = 5.
 const PRIORITY_EXAMPLES: &[&str] = &["name,sps,:eq,:sum,(,nf.cluster,),:by,max,5"];
 
-/// Not implemented yet: consolidating to a larger step needs evaluation on a second grid.
+/// `:consolidate`: the input shown at a larger step, on the graph's grid (see
+/// [`crate::eval`]'s consolidated view).
 const CONSOLIDATE: Word = Word {
     name: "consolidate",
     vocabulary: "filter",
     kind: Kind::Word,
-    params: &[],
-    signature: "? -- ?",
+    params: &[Param::TimeSeries, Param::Str, Param::Duration],
+    signature: "expr:TimeSeriesExpr cf:ConsolidationFunction newStep:Duration -- TimeSeriesExpr",
     summary: "Computes a consolidated time series if the new step is larger than the step size for the graph.",
-    examples: &[],
-    body: Body::Pending,
+    examples: &[":random,avg,5m"],
+    body: Body::Native(|ctx| {
+        let step_ms = ctx.peek_duration(0)?;
+        if step_ms <= 0 {
+            return Err(Fail::Here(Reason::InvalidExpression(format!(
+                "the new step must be positive, got {step_ms} ms"
+            ))));
+        }
+        let name = ctx.peek_str(1)?;
+        let cf = [Consolidation::Avg, Consolidation::Sum, Consolidation::Min, Consolidation::Max]
+            .into_iter()
+            .find(|cf| cf.name() == name)
+            .ok_or_else(|| {
+                Fail::Here(Reason::InvalidExpression(format!(
+                    "unknown consolidation function '{name}', expected one of avg, sum, min, max"
+                )))
+            })?;
+        let expr = Box::new(ctx.peek_expr(2)?);
+        Ok(ctx.replace_with_expr(3, Expr::Stateful { expr, op: StatefulOp::Consolidate { cf, step_ms } })?)
+    }),
 };
 
 const STAT: Word = Word {
@@ -229,6 +249,11 @@ mod tests {
     fn words_build_and_display() {
         assert_eq!(shown("name,sps,:eq,:sum,avg,:stat"), "name,sps,:eq,:sum,avg,:stat");
         assert_eq!(shown("42,:stat-max-mf"), "42.0,:const,max,:stat");
+        assert_eq!(shown(":random,avg,5m,:consolidate"), ":random,avg,5m,:consolidate");
+        assert_eq!(
+            shown("name,sps,:eq,(,c,),:by,max,PT1H,:consolidate"),
+            "name,sps,:eq,:sum,(,c,),:by,max,1h,:consolidate"
+        );
         assert_eq!(
             shown("name,sps,:eq,(,c,),:by,:stat-avg,5e3,:gt,:stat-avg,20e3,:lt,:and,:filter"),
             "name,sps,:eq,:sum,(,c,),:by,:stat-avg,5000.0,:const,:gt,:stat-avg,20000.0,:const,:lt,:and,:filter"
@@ -248,6 +273,9 @@ mod tests {
             "name,sps,:eq,max,-2,:bottomk",
             "name,sps,:eq,foo,2,:topk",
             "name,sps,:eq,(,a,),:by,name,sps,:eq,(,b,),:by,:filter",
+            ":random,median,5m,:consolidate",
+            ":random,avg,0s,:consolidate",
+            ":random,avg,abc,:consolidate",
         ] {
             assert!(interpreter.execute(program).is_err(), "{program}");
         }

@@ -1,12 +1,15 @@
 //! The `math` vocabulary's macros (`:avg`, `:stddev`, `:pct`, `:dist-*`, `:median`,
-//! `:sample-count` without a range, the trigonometric helpers) and the one math word plumb
-//! leaves unimplemented (`:approx-distinct`).
+//! `:sample-count` without a range, the trigonometric helpers) and `:approx-distinct`, a word
+//! that stands beside them because it rewrites its input as they do.
 //!
 //! Design decision: the macros are Atlas's own token sequences, run by the interpreter like any
 //! program, ending in `:named-rewrite` where Atlas's do, so `q,:avg` evaluates as
 //! `:sum`/`:count`/`:div` yet displays as `q,:avg` and regroups under a later `:by`; nothing
 //! about them is special-cased in Rust.
 
+use crate::error::Reason;
+use crate::expr::Expr;
+use crate::interpreter::Fail;
 use crate::word::{Body, Kind, Param, Word};
 
 const fn macro_word(
@@ -27,17 +30,21 @@ const DISTRIBUTION_SIGNATURE: &str = "q:Query -- TimeSeriesExpr";
 const GROUPED_EXAMPLE: &[&str] = &["name,sps,:eq,(,nf.cluster,),:by"];
 const DISTRIBUTION_EXAMPLE: &[&str] = &["name,playback.startLatency,:eq"];
 
-/// `:approx-distinct` needs the HyperLogLog estimator of Spectator's distinct-count sketch,
-/// which plumb does not have yet.
+/// `:approx-distinct`: the distinct count estimated from a distinct-count sketch's register
+/// gauges (see [`Expr::approx_distinct`]); refused for inputs without aggregates of stored data.
 pub(super) const APPROX_DISTINCT: Word = Word {
     name: "approx-distinct",
     vocabulary: "math",
     kind: Kind::Word,
-    params: &[],
+    params: &[Param::TimeSeries],
     signature: "TimeSeriesExpr -- Expr",
     summary: "Estimate the number of distinct values recorded into a distinct count sketch.",
-    examples: &[],
-    body: Body::Pending,
+    examples: &["name,server.uniqueUsers,:eq", "name,server.uniqueUsers,:eq,(,nf.region,),:by"],
+    body: Body::Native(|ctx| {
+        let input = ctx.peek_expr(0)?;
+        let expr = Expr::approx_distinct(input).map_err(|m| Fail::Here(Reason::InvalidExpression(m)))?;
+        Ok(ctx.replace_with_expr(1, expr)?)
+    }),
 };
 
 pub(super) const SAMPLE_COUNT_ALL: Word = macro_word(
@@ -266,6 +273,10 @@ mod tests {
             assert_eq!(run(program), expected, "{program}");
         }
         assert_eq!(run("name,d,:eq,:dist-avg,(,a,),:by"), "name,d,:eq,:dist-avg,(,a,),:by");
-        assert_eq!(run("name,d,:eq,:approx-distinct"), "ERROR: not implemented yet (vocabulary math)");
+        assert_eq!(run("name,d,:eq,:approx-distinct"), "name,d,:eq,:sum,:approx-distinct");
+        assert_eq!(run("name,d,:eq,:approx-distinct,(,r,),:by"), "name,d,:eq,:sum,(,r,),:by,:approx-distinct");
+        assert_eq!(run("name,d,:eq,:approx-distinct,1h,:offset"), "name,d,:eq,:sum,1h,:offset,:approx-distinct");
+        assert!(run("42,:approx-distinct").starts_with("ERROR"));
+        assert!(run("name,d,:eq,:all,:approx-distinct").starts_with("ERROR"));
     }
 }

@@ -1,5 +1,5 @@
-//! The vocabularies, in Atlas's chain order: standard, query, data, math, then stateful (partly
-//! placeholders), filter, and style.
+//! The vocabularies, in Atlas's chain order: standard, query, data, math, then stateful,
+//! filter, and style.
 //!
 //! Design decision: the order of [`ALL`] is the lookup order for overloaded words, as Atlas's
 //! `allWords` puts each vocabulary's dependencies first: `:and` is tried as a query word before
@@ -10,7 +10,6 @@ mod filter;
 mod format;
 mod math;
 mod math_macros;
-mod pending;
 mod query;
 mod standard;
 mod stateful;

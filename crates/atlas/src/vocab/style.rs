@@ -5,29 +5,21 @@
 //! Design decision: every style word takes a styled expression or anything that stands for a
 //! time series (wrapping it with no settings), records its value as written under its own name,
 //! and checks the value now, so a bad colour fails at `:color` naming the word rather than at
-//! drawing time. `:offset` with a list, `:filter`, `:percentiles-heatmap` and `:des-epic-viz`
-//! wait for the filter and stateful vocabularies and stay placeholders.
+//! drawing time. The list form of `:offset` is kept as a setting, as Atlas keeps it, and expanded
+//! into one expression per offset only at evaluation, so the style words after it apply to
+//! every copy.
 
 use std::sync::Arc;
 
 use crate::error::Reason;
+use crate::expr::Expr;
 use crate::interpreter::{Context, Fail};
 use crate::item::Item;
-use crate::style::{LegendEdit, LineKind, StyledExpr, parse_alpha, parse_color, summary_stat};
+use crate::style::{
+    LegendEdit, LineKind, PALETTE_NAMES, StyledExpr, is_palette, parse_alpha, parse_color, summary_stat,
+};
+use crate::time::parse_duration;
 use crate::word::{Body, Kind, Param, Vocabulary, Word};
-
-const fn pending(name: &'static str, kind: Kind, summary: &'static str) -> Word {
-    Word {
-        name,
-        vocabulary: "style",
-        kind,
-        params: &[],
-        signature: "? -- ?",
-        summary,
-        examples: &[],
-        body: Body::Pending,
-    }
-}
 
 const fn word(
     name: &'static str,
@@ -107,8 +99,22 @@ pub static STYLE: Vocabulary = Vocabulary {
             &["name,sps,:eq,:sum,1"],
             |ctx| set(ctx, "axis", |v| check(v.parse::<u8>().is_ok_and(|a| a <= 4), "axis must be 0 to 4", v)),
         ),
-        pending("offset", Kind::Word, "Shift the time frame to use when fetching the data."),
-        pending("filter", Kind::Word, "Filter the output based on another expression."),
+        word(
+            "offset",
+            &[Param::Presentation, Param::StrList],
+            "StyleExpr offsets:List -- StyleExpr",
+            "Shift the time frame to use when fetching the data.",
+            &["name,sps,:eq,:sum,(,0h,1d,1w,)"],
+            offsets,
+        ),
+        word(
+            "filter",
+            &[Param::Presentation, Param::TimeSeries],
+            "StyleExpr TimeSeriesExpr -- StyleExpr",
+            "Filter the output based on another expression.",
+            &["name,sps,:eq,:sum,(,nf.cluster,),:by,$nf.cluster,:legend,:stat-max,30e3,:gt"],
+            filter,
+        ),
         word(
             "sort",
             SETTING,
@@ -206,14 +212,23 @@ pub static STYLE: Vocabulary = Vocabulary {
             &["name,sps,:eq,(,nf.cluster,),:by"],
             &["heatmap", ":ls"],
         ),
-        pending("percentiles-heatmap", Kind::Macro, "Group by percentile and display as a heatmap."),
+        Word {
+            name: "percentiles-heatmap",
+            vocabulary: "style",
+            kind: Kind::Macro,
+            params: &[Param::TimeSeries],
+            signature: "TimeSeriesExpr -- StyleExpr",
+            summary: "Group by percentile and display as a heatmap.",
+            examples: &["name,requestLatency,:eq"],
+            body: Body::Macro(&["(", "percentile", ")", ":by", ":heatmap"]),
+        },
         macro_word(
             "vspan",
             "Set the line style to vertical span.",
             &["name,sps,:eq,:sum,:dup,200e3,:gt"],
             &["vspan", ":ls"],
         ),
-        pending("des-epic-viz", Kind::Macro, "Shorthand macro (desEpicViz)"),
+        super::stateful::DES_EPIC_VIZ,
         word(
             "strip-style",
             &[Param::Presentation],
@@ -283,7 +298,9 @@ fn search_replace(ctx: &mut Context<'_>) -> Result<(), Fail> {
 fn palette(ctx: &mut Context<'_>) -> Result<(), Fail> {
     let value = match ctx.peek(0)? {
         Item::Str(name) => {
-            check(crate::style::named_palette(name).is_some(), "known palette", name)?;
+            let known =
+                format!("palette is a list of colours or one of {}, maybe after hash:", PALETTE_NAMES.join(", "));
+            check(is_palette(name), &known, name)?;
             name.clone()
         }
         Item::List(_) => {
@@ -297,5 +314,30 @@ fn palette(ctx: &mut Context<'_>) -> Result<(), Fail> {
     };
     let mut styled = styled_at(ctx, 1)?;
     styled.settings.insert("palette".into(), value);
+    replace_with_styled(ctx, 2, styled)
+}
+
+/// `expr (,1d,1w,) :offset`: records the offsets, each checked as a duration; an empty list
+/// leaves the expression as it is, as Atlas.
+fn offsets(ctx: &mut Context<'_>) -> Result<(), Fail> {
+    let list = ctx.peek_strings(0)?;
+    if let Some(bad) = list.iter().find(|d| parse_duration(d).is_none()) {
+        return Err(Reason::InvalidStyle(format!("offset must be a duration, got {bad:?}")).into());
+    }
+    let mut styled = styled_at(ctx, 1)?;
+    let value = if list.is_empty() { "(,)".to_string() } else { format!("(,{},)", list.join(",")) };
+    styled.settings.insert("offset".into(), value);
+    replace_with_styled(ctx, 2, styled)
+}
+
+/// `styled condition :filter`: filters the styled expression's lines, its settings kept. A
+/// plain expression below the condition is the filter vocabulary's `:filter`.
+fn filter(ctx: &mut Context<'_>) -> Result<(), Fail> {
+    if !matches!(ctx.peek(1)?, Item::Styled(_)) {
+        return Err(ctx.wrong_type_at(1, "StyleExpr").into());
+    }
+    let condition = ctx.peek_expr(0)?;
+    let mut styled = styled_at(ctx, 1)?;
+    styled.expr = Expr::filter(styled.expr, condition).map_err(Reason::InvalidExpression)?;
     replace_with_styled(ctx, 2, styled)
 }

@@ -66,10 +66,14 @@ fn render(params: &GraphParams, source: &StoreSource) -> Result<Response, ApiErr
             "{points} datapoints per line, more than the limit max-datapoints={MAX_DATAPOINTS}: use a larger step or a shorter range"
         )));
     }
-    let styled = interpreter().evaluate_styled(&params.q, &context, source).map_err(|e| match e.reason {
-        Reason::Fetch { .. } => ApiError::Internal(e.to_string()),
-        _ => ApiError::BadRequest(e.to_string()),
-    })?;
+    let palette = params.palette.as_deref();
+    let heatmap_palette = params.heatmap.palette.is_some();
+    let styled = interpreter()
+        .evaluate_styled_with(&params.q, &context, source, palette, &params.axis_palettes, heatmap_palette)
+        .map_err(|e| match e.reason {
+            Reason::Fetch { .. } => ApiError::Internal(e.to_string()),
+            _ => ApiError::BadRequest(e.to_string()),
+        })?;
     // Each line is labelled with its legend (`:legend`, else its label) in every format.
     let (lines, looks): (Vec<_>, Vec<_>) = styled.into_iter().map(output::split_style).unzip();
     if lines.len() > MAX_LINES {

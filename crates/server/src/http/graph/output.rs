@@ -40,10 +40,33 @@ pub struct Look {
     pub line_width: f32,
     /// `:axis`.
     pub axis: usize,
+    /// For a heat map line of a percentile series, its bucket's value range.
+    pub bucket_range: Option<(f64, f64)>,
+}
+
+/// The value range of the percentile bucket a `percentile` tag names, as Atlas's heat maps
+/// read it: `T00XX` in seconds (the bucket bounds are nanoseconds), `D00XX` as is; bucket `i`
+/// spans from bucket `i - 1`'s bound (0 for the first) to its own.
+pub fn percentile_bucket_range(tags: &BTreeMap<String, String>) -> Option<(f64, f64)> {
+    let tag = tags.get("percentile")?;
+    let (scale, hex) = match tag.split_at_checked(1)? {
+        ("T", hex) => (1e9, hex),
+        ("D", hex) => (1.0, hex),
+        _ => return None,
+    };
+    if hex.len() != 4 {
+        return None;
+    }
+    let index = usize::from_str_radix(hex, 16).ok()?;
+    if index > plumb_atlas::bucket_index(i64::MAX) {
+        return None;
+    }
+    let min = if index == 0 { 0 } else { plumb_atlas::bucket_value(index - 1) };
+    Some((min as f64 / scale, plumb_atlas::bucket_value(index) as f64 / scale))
 }
 
 /// A styled line as the graph outputs take it: the series labelled with its legend, and how to
-/// draw it. A heat map (`:heatmap`) is drawn as a line until plumb-chart draws heat maps.
+/// draw it.
 pub fn split_style(s: plumb_atlas::StyledSeries) -> (TimeSeries, Look) {
     let mut series = s.series;
     series.label = s.legend;
@@ -52,9 +75,11 @@ pub fn split_style(s: plumb_atlas::StyledSeries) -> (TimeSeries, Look) {
         plumb_atlas::LineKind::Area => plumb_chart::Style::Area,
         plumb_atlas::LineKind::Stack => plumb_chart::Style::Stack,
         plumb_atlas::LineKind::VSpan => plumb_chart::Style::VSpan,
-        _ => plumb_chart::Style::Line,
+        plumb_atlas::LineKind::HeatMap => plumb_chart::Style::Heatmap,
+        plumb_atlas::LineKind::Line => plumb_chart::Style::Line,
     };
-    (series, Look { color, style, line_width: s.line_width, axis: s.axis })
+    let bucket_range = if style == plumb_chart::Style::Heatmap { percentile_bucket_range(&series.tags) } else { None };
+    (series, Look { color, style, line_width: s.line_width, axis: s.axis, bucket_range })
 }
 
 impl Evaluated {
@@ -204,11 +229,13 @@ pub fn chart(data: Evaluated, params: &GraphParams) -> Chart {
                     color: look.color,
                     line_width,
                     axis: look.axis,
+                    bucket_range: look.bucket_range,
                 }
             })
             .collect(),
         show_legend: params.show_legend,
         show_stats: params.show_stats,
+        heatmap: params.heatmap.clone(),
     }
 }
 
@@ -252,6 +279,54 @@ mod tests {
         let line = chart(data, &params).lines.remove(0);
         assert_eq!(line.color, Some(plumb_chart::Rgba { r: 255, g: 0, b: 0, a: 0x80 }));
         assert_eq!((line.style, line.line_width, line.axis), (plumb_chart::Style::Stack, 3.0, 1));
+    }
+
+    #[test]
+    fn percentile_tags_name_their_bucket_range() {
+        let tags = |v: &str| BTreeMap::from([("percentile".to_string(), v.to_string())]);
+        assert_eq!(percentile_bucket_range(&tags("D0000")), Some((0.0, 1.0)));
+        assert_eq!(percentile_bucket_range(&tags("D0004")), Some((4.0, 5.0)));
+        let (lo, hi) = percentile_bucket_range(&tags("T0042")).unwrap();
+        let want = (plumb_atlas::bucket_value(0x41) as f64 / 1e9, plumb_atlas::bucket_value(0x42) as f64 / 1e9);
+        assert_eq!((lo, hi), want);
+        for bad in ["X0001", "T1", "TFFFF", "", "T00G1", "é001"] {
+            assert_eq!(percentile_bucket_range(&tags(bad)), None, "{bad}");
+        }
+        assert_eq!(percentile_bucket_range(&BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn heatmaps_reach_the_chart() {
+        use plumb_atlas::{EvalContext, Interpreter, Query, RawSeries, Source};
+        struct Buckets;
+        impl Source for Buckets {
+            fn fetch(&self, _: &Query, _: i64, _: i64) -> Result<Vec<RawSeries>, String> {
+                Ok(["T0010", "T0011"]
+                    .iter()
+                    .map(|p| RawSeries {
+                        tags: BTreeMap::from([
+                            ("name".to_string(), "lat".to_string()),
+                            ("percentile".to_string(), p.to_string()),
+                        ]),
+                        timestamps: vec![60_000, 120_000],
+                        values: vec![1.0, 2.0],
+                    })
+                    .collect())
+            }
+        }
+        let ctx = EvalContext::new(60_000, 180_000, 60_000).unwrap();
+        let styled =
+            Interpreter::default().evaluate_styled("name,lat,:eq,:percentiles-heatmap", &ctx, &Buckets).unwrap();
+        let (lines, looks): (Vec<_>, Vec<_>) = styled.into_iter().map(split_style).unzip();
+        assert_eq!(looks.len(), 2);
+        assert!(looks.iter().all(|l| l.style == plumb_chart::Style::Heatmap && l.bucket_range.is_some()));
+        assert_eq!(looks[0].color, looks[1].color, "one colour for the heat map");
+        let pairs = [("q".to_string(), ":true".to_string()), ("heatmap_label".to_string(), "lat".to_string())];
+        let params = GraphParams::parse(&pairs, 200_000).unwrap();
+        let data = Evaluated { start_ms: 60_000, step_ms: 60_000, end_ms: 180_000, lines, looks };
+        let chart = chart(data, &params);
+        assert_eq!(chart.heatmap.label.as_deref(), Some("lat"));
+        assert!(plumb_chart::render_svg(&chart).unwrap().contains(">lat</text>"));
     }
 
     #[test]

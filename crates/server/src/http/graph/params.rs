@@ -5,7 +5,7 @@
 //! struct cannot express; an unknown parameter is ignored, as Atlas ignores it.
 
 use jiff::tz::TimeZone;
-use plumb_chart::{Axis, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_AXES};
+use plumb_chart::{Axis, ColorScale, DEFAULT_HEIGHT, DEFAULT_WIDTH, HeatmapOptions, MAX_AXES, Rgba};
 
 use super::time::{default_step, parse_duration, parse_range, parse_zone};
 
@@ -81,6 +81,14 @@ pub struct GraphParams {
     pub show_stats: bool,
     /// `format`, default png.
     pub format: Format,
+    /// `palette`: the line palette (a name, `hash:` and a name, or `(,f00,0f0,)`); default none,
+    /// Atlas's `armytage`.
+    pub palette: Option<String>,
+    /// `palette.N`: the line palette of axis `N`; default none for every axis.
+    pub axis_palettes: Vec<Option<String>>,
+    /// `heatmap_palette`, `heatmap_l`, `heatmap_u`, `heatmap_scale`, `heatmap_label`; default
+    /// `HeatmapOptions::default()`.
+    pub heatmap: HeatmapOptions,
 }
 
 impl GraphParams {
@@ -106,6 +114,7 @@ impl GraphParams {
             None => Format::Png,
         };
         let flag = |key: &str| get(key).is_some_and(|v| v == "1" || v == "true");
+        let palette = get("palette").map(|p| check_palette("palette", p)).transpose()?;
         Ok(GraphParams {
             q,
             start_ms,
@@ -119,8 +128,87 @@ impl GraphParams {
             show_legend: !flag("no_legend"),
             show_stats: !flag("no_legend_stats"),
             format,
+            palette,
+            axis_palettes: parse_axis_palettes(pairs)?,
+            heatmap: parse_heatmap(&get)?,
         })
     }
+}
+
+/// `value` if it names a palette as Atlas takes it, else a message naming `key`.
+fn check_palette(key: &str, value: &str) -> Result<String, String> {
+    match heatmap_colors(value) {
+        Ok(_) => Ok(value.to_string()),
+        Err(_) => Err(format!(
+            "{key}={value:?}: expected an Atlas palette name (armytage, reds, ...), maybe after hash:, or a list (,f00,00ff00,)"
+        )),
+    }
+}
+
+/// `palette.N` for the axes 0 to 4.
+fn parse_axis_palettes(pairs: &[(String, String)]) -> Result<Vec<Option<String>>, String> {
+    let mut palettes: Vec<Option<String>> = Vec::new();
+    for (key, value) in pairs {
+        let Some(index) = key.strip_prefix("palette.") else { continue };
+        let index = index
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < MAX_AXES)
+            .ok_or_else(|| format!("{key}: axis must be 0 to 4"))?;
+        if palettes.len() <= index {
+            palettes.resize(index + 1, None);
+        }
+        if let Some(slot) = palettes.get_mut(index) {
+            *slot = Some(check_palette(key, value)?);
+        }
+    }
+    Ok(palettes)
+}
+
+/// The colours of a palette as Atlas's parameters give it (a name, `hash:` and a name, or a
+/// list), in the order given; for a `heatmap_palette` the first is for the fewest counts.
+fn heatmap_colors(value: &str) -> Result<Vec<Rgba>, String> {
+    let name = value.strip_prefix("hash:").unwrap_or(value);
+    let list: Option<Vec<String>> = match name.strip_prefix('(').and_then(|v| v.strip_suffix(')')) {
+        Some(inner) => Some(inner.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect()),
+        None => plumb_atlas::named_palette(name)
+            .map(|colors| colors.into_iter().map(|(rgb, alpha)| format!("{alpha:02x}{rgb}")).collect()),
+    };
+    let colors: Option<Vec<Rgba>> = list.and_then(|l| l.iter().map(|c| Rgba::parse_hex(c)).collect());
+    colors.filter(|c| !c.is_empty()).ok_or_else(|| format!("heatmap_palette={value:?} is not a palette"))
+}
+
+/// Atlas's heat map parameters.
+fn parse_heatmap<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<HeatmapOptions, String> {
+    let bound = |key: &str| -> Result<Option<f64>, String> {
+        get(key)
+            .map(|v| {
+                v.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("{key}={v:?} is not a number"))
+            })
+            .transpose()
+    };
+    let (lower, upper) = (bound("heatmap_l")?, bound("heatmap_u")?);
+    if let (Some(l), Some(u)) = (lower, upper)
+        && l >= u
+    {
+        return Err(format!("heatmap_l={l} must be below heatmap_u={u}"));
+    }
+    let scale = match get("heatmap_scale") {
+        None | Some("linear") => ColorScale::Linear,
+        // Atlas's log-linear is logarithmic by decade and linear within one; for counts the
+        // difference is slight, so it draws as log.
+        Some("log" | "log-linear") => ColorScale::Logarithmic,
+        Some("pow2") => ColorScale::Power2,
+        Some("sqrt") => ColorScale::Sqrt,
+        Some(other) => return Err(format!("heatmap_scale={other:?}: expected linear, log, log-linear, pow2 or sqrt")),
+    };
+    Ok(HeatmapOptions {
+        palette: get("heatmap_palette").map(heatmap_colors).transpose()?,
+        lower,
+        upper,
+        scale,
+        label: get("heatmap_label").map(str::to_string),
+    })
 }
 
 /// `ylabel`, `l`, `u` and `scale`, bare for axis 0 or suffixed `.N` for axis N.
@@ -174,6 +262,34 @@ mod tests {
         assert_eq!((p.start_ms, p.end_ms, p.step_ms), (NOW - 10_800_000, NOW, 60_000));
         assert_eq!((p.width, p.height, p.format), (700, 300, Format::Png));
         assert!(p.show_legend && p.show_stats && p.title.is_none() && p.axes.is_empty());
+        assert!(p.palette.is_none() && p.axis_palettes.is_empty() && p.heatmap == HeatmapOptions::default());
+    }
+
+    #[test]
+    fn palettes_and_heatmap_options() {
+        let p = GraphParams::parse(
+            &pairs(&[
+                ("q", "a,b,:eq"),
+                ("palette", "hash:reds"),
+                ("palette.2", "(,f00,00ff00,)"),
+                ("heatmap_palette", "(,8cd1b9,46adbc,)"),
+                ("heatmap_l", "1.2"),
+                ("heatmap_u", "1.3"),
+                ("heatmap_scale", "sqrt"),
+                ("heatmap_label", "SPS"),
+            ]),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(p.palette.as_deref(), Some("hash:reds"));
+        assert_eq!(p.axis_palettes, [None, None, Some("(,f00,00ff00,)".to_string())]);
+        assert_eq!(p.heatmap.palette, Some(vec![Rgba::rgb(0x8c, 0xd1, 0xb9), Rgba::rgb(0x46, 0xad, 0xbc)]));
+        assert_eq!((p.heatmap.lower, p.heatmap.upper), (Some(1.2), Some(1.3)));
+        assert_eq!((p.heatmap.scale, p.heatmap.label.as_deref()), (ColorScale::Sqrt, Some("SPS")));
+        let reds = GraphParams::parse(&pairs(&[("q", "a"), ("heatmap_palette", "reds")]), NOW).unwrap();
+        assert_eq!(reds.heatmap.palette.map(|p| p[0]), Some(Rgba::rgb(0x67, 0x00, 0x0d)));
+        let bw = GraphParams::parse(&pairs(&[("q", "a"), ("heatmap_palette", "bw")]), NOW).unwrap();
+        assert_eq!(bw.heatmap.palette.map(|p| p[1]), Some(Rgba { r: 0xcc, g: 0xcc, b: 0xcc, a: 0xc0 }));
     }
 
     #[test]
@@ -219,5 +335,10 @@ mod tests {
         assert!(err(&[("q", "a"), ("l.7", "1")]).contains("l.7"));
         assert!(err(&[("q", "a"), ("scale", "cubic")]).contains("scale"));
         assert!(err(&[("q", "a"), ("tz", "Nowhere/Land")]).contains("Nowhere/Land"));
+        assert!(err(&[("q", "a"), ("palette", "plaid")]).contains("palette="));
+        assert!(err(&[("q", "a"), ("palette.9", "reds")]).contains("palette.9"));
+        assert!(err(&[("q", "a"), ("heatmap_palette", "(,zz,)")]).contains("heatmap_palette"));
+        assert!(err(&[("q", "a"), ("heatmap_l", "2"), ("heatmap_u", "1")]).contains("heatmap_l"));
+        assert!(err(&[("q", "a"), ("heatmap_scale", "cubic")]).contains("heatmap_scale"));
     }
 }
