@@ -112,12 +112,60 @@ pub struct ProfileReply {
 pub enum ProfileFailure {
     /// The request names something that cannot be profiled (e.g. a pid that does not exist): 400.
     BadRequest(String),
+    /// Nothing was sampled (the pids or CPUs were idle): 422.
+    NoSamples(String),
     /// The machine denies it or something broke: 500, with the reason.
     Failed(String),
 }
 
 /// Takes one profile; runs on a blocking thread.
 pub type Profiler = Arc<dyn Fn(&ProfileRequest) -> Result<ProfileReply, ProfileFailure> + Send + Sync>;
+
+/// The profiler the agent uses: a [`plumb_record::record`] session as the request says, written
+/// in the format it asks for.
+pub fn recorder(host: Option<String>) -> Profiler {
+    Arc::new(move |request: &ProfileRequest| {
+        use plumb_perf::{Event, SampleRate};
+        use plumb_record::{RecordError, RecordOptions, Target};
+        let event = Event::from_name(&request.event)
+            .ok_or_else(|| ProfileFailure::BadRequest(format!("unknown event {:?}", request.event)))?;
+        let options = RecordOptions {
+            event,
+            rate: SampleRate::Frequency(u64::from(request.frequency)),
+            target: if request.pids.is_empty() { Target::AllCpus } else { Target::Pids(request.pids.clone()) },
+            duration: Some(std::time::Duration::from_secs_f64(request.duration_secs)),
+            host: host.clone(),
+            ..RecordOptions::default()
+        };
+        let stop = AtomicBool::new(false);
+        let recording = plumb_record::record(&options, &stop, |_| {}).map_err(|e| match e {
+            RecordError::Perf(plumb_perf::Error::NoSuchProcess { .. }) => ProfileFailure::BadRequest(e.to_string()),
+            e => ProfileFailure::Failed(e.to_string()),
+        })?;
+        let profile = recording.profile;
+        if profile.is_empty() {
+            return Err(ProfileFailure::NoSamples(format!(
+                "no samples in {} s: nothing ran where the profile looked",
+                request.duration_secs
+            )));
+        }
+        let failed = |e: plumb_profile::Error| ProfileFailure::Failed(format!("cannot write the profile: {e}"));
+        let (content_type, body) = match request.format.as_str() {
+            "folded" => (
+                "text/plain; charset=utf-8",
+                plumb_profile::folded::to_folded(&profile, &plumb_profile::folded::FoldedOptions::default())
+                    .into_bytes(),
+            ),
+            "pprof" => ("application/octet-stream", plumb_profile::pprof::to_pprof(&profile).map_err(failed)?),
+            "speedscope" => ("application/json", plumb_profile::speedscope::to_speedscope(&profile).map_err(failed)?),
+            _ => (
+                "image/svg+xml",
+                plumb_profile::svg::to_svg(&profile, &plumb_profile::svg::SvgOptions::default()).map_err(failed)?,
+            ),
+        };
+        Ok(ProfileReply { content_type, body })
+    })
+}
 
 /// The endpoint's state: the token, the profiler, and whether one is running.
 pub struct ProfileService {
@@ -204,6 +252,7 @@ pub async fn profile(State(service): State<Arc<ProfileService>>, headers: Header
     match run.await {
         Ok(Ok(reply)) => ([(header::CONTENT_TYPE, reply.content_type)], reply.body).into_response(),
         Ok(Err(ProfileFailure::BadRequest(reason))) => text(StatusCode::BAD_REQUEST, reason),
+        Ok(Err(ProfileFailure::NoSamples(reason))) => text(StatusCode::UNPROCESSABLE_ENTITY, reason),
         Ok(Err(ProfileFailure::Failed(reason))) => text(StatusCode::INTERNAL_SERVER_ERROR, reason),
         Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "the profiler thread failed"),
     }

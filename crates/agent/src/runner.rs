@@ -21,7 +21,7 @@ use crate::cycle::CycleLoop;
 use crate::exposition::HelpIndex;
 use crate::latest::Latest;
 use crate::log::log;
-use crate::profile_api::{ProfileFailure, ProfileRequest, ProfileService, Profiler};
+use crate::profile_api::{ProfileService, Profiler};
 use crate::publish::{HttpTransport, Publisher, Spool};
 use crate::stats::AgentStats;
 use crate::{AgentError, http};
@@ -87,9 +87,8 @@ impl Agent {
                 s.dir().display()
             ));
         }
-        let profiler: Profiler = Arc::new(|_: &ProfileRequest| {
-            Err(ProfileFailure::Failed("this agent has no profiler: see Agent::with_profiler".to_string()))
-        });
+        let host = options.tags.get("nf.node").map(str::to_string);
+        let profiler: Profiler = crate::profile_api::recorder(host);
         Ok(Agent { options, profiler, listener, local_addr, spool, runtime, signals })
     }
 

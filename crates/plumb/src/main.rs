@@ -24,6 +24,8 @@ enum Command {
     Metrics(cmd::metrics::MetricsArgs),
     Tsdb(cmd::tsdb::TsdbArgs),
     Query(cmd::query::QueryArgs),
+    Profile(cmd::profile::ProfileArgs),
+    Flame(cmd::flame::FlameArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,8 @@ fn main() -> ExitCode {
         Command::Metrics(args) => cmd::metrics::run(args),
         Command::Tsdb(args) => cmd::tsdb::run(args),
         Command::Query(args) => cmd::query::run(args),
+        Command::Profile(args) => cmd::profile::run(args),
+        Command::Flame(args) => cmd::flame::run(args),
     };
     match result {
         Ok(code) => code,

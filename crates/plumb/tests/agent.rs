@@ -576,3 +576,59 @@ fn help_lists_every_option_with_env_and_default() {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
 }
+
+/// POST `body` to `path` with an optional bearer token; (status, body).
+fn http_post(port: u16, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a whole response");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+#[test]
+fn on_demand_profile_needs_the_token_and_runs_one_at_a_time() {
+    let dir = TempDir::new("profile");
+    let token = "0123456789abcdef-test-token";
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let agent = Agent::start(&["--profile-token-file", token_file.to_str().unwrap()]);
+    let port = agent.port;
+    // Something to sample: a busy shell loop for the test's length.
+    let mut busy = Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
+    let busy_pid = busy.id();
+
+    assert_eq!(http_post(port, "/api/v1/profile", None, "{}").0, 401);
+    assert_eq!(http_post(port, "/api/v1/profile", Some("wrong-token-0123456789"), "{}").0, 401);
+    let (status, reason) = http_post(port, "/api/v1/profile", Some(token), r#"{"format":"png"}"#);
+    assert_eq!(status, 400, "{reason}");
+
+    let request = format!(r#"{{"duration_secs":2,"frequency":199,"pids":[{busy_pid}],"format":"folded"}}"#);
+    let first = thread::spawn(move || http_post(port, "/api/v1/profile", Some(token), &request));
+    thread::sleep(Duration::from_millis(500));
+    let (second, reason) = http_post(port, "/api/v1/profile", Some(token), r#"{"duration_secs":1}"#);
+    let (status, body) = first.join().unwrap();
+    let _ = busy.kill();
+    let _ = busy.wait();
+    if status == 500 && body.contains("perf_event_open was denied") {
+        assert!(std::env::var("PLUMB_REQUIRE_PRIVILEGED").as_deref() != Ok("1"), "PLUMB_REQUIRE_PRIVILEGED=1: {body}");
+        eprintln!("skipping the profile itself: {body}");
+        return;
+    }
+    assert_eq!(second, 429, "a second profile while one runs: {reason}");
+    assert_eq!(status, 200, "{body}");
+    let samples: u64 = body.lines().filter_map(|l| l.rsplit_once(' ')).map(|(_, n)| n.parse::<u64>().unwrap()).sum();
+    assert!(samples >= 50, "the busy loop was sampled about 2 s at 199 Hz: {samples} samples\n{body}");
+    assert!(body.lines().all(|l| !l.is_empty()), "{body}");
+    drop(agent);
+}
