@@ -34,6 +34,8 @@ pub struct StackCounts {
     pub callchain_only: u64,
     /// Distinct stacks.
     pub distinct: u64,
+    /// Samples of the profiler's own process, shown as one frame and not unwound.
+    pub own: u64,
 }
 
 /// The aggregation of a session's samples.
@@ -48,7 +50,12 @@ pub struct StackTable {
     root_ids: HashMap<(u32, u32), Box<[FrameId]>>,
     counts: HashMap<RawStack, u64>,
     stats: StackCounts,
+    own_pid: u32,
 }
+
+/// The one frame the profiler's own samples get: naming its own 60 MB binary with DWARF would
+/// cost more CPU than the samples are worth, and its cost stays visible as this frame.
+pub const OWN_FRAME: &str = "[plumb profile itself]";
 
 /// A sample's stack as the session hands it over.
 pub struct SampleStack<'a> {
@@ -74,6 +81,7 @@ impl StackTable {
             root_ids: HashMap::new(),
             counts: HashMap::new(),
             stats: StackCounts::default(),
+            own_pid: std::process::id(),
         }
     }
 
@@ -95,6 +103,13 @@ impl StackTable {
     /// Adds one sample.
     pub fn add(&mut self, sample: SampleStack<'_>) {
         self.stats.samples += 1;
+        if sample.pid == self.own_pid {
+            self.stats.own += 1;
+            let roots = self.roots_of(sample.pid, sample.tid);
+            let key = RawStack { pid: sample.pid, generation: 0, roots, kernel: Box::default(), user: Box::default() };
+            *self.counts.entry(key).or_default() += 1;
+            return;
+        }
         let user = self.user_chain(&sample);
         let generation = self.generations.get(&sample.pid).copied().unwrap_or(0);
         let roots = self.roots_of(sample.pid, sample.tid);
@@ -195,10 +210,16 @@ impl StackTable {
     /// outermost caller in, then the kernel frames down to the sampled one.
     pub fn finish(mut self) -> (Profile, Symbolizer) {
         let unknown = self.profile.intern("[unknown]", FrameKind::Unknown);
+        let own = self.profile.intern(OWN_FRAME, FrameKind::User);
         let mut ids = Vec::new();
         for (key, count) in std::mem::take(&mut self.counts) {
             ids.clear();
             ids.extend_from_slice(&key.roots);
+            if key.pid == self.own_pid {
+                ids.push(own);
+                self.profile.add_stack_ids(&ids, count);
+                continue;
+            }
             let names = |list: Option<&Box<[FrameId]>>| list.map(|l| l.to_vec()).unwrap_or_else(|| vec![unknown]);
             for addr in key.user.iter().rev() {
                 ids.extend(names(self.user_names.get(&(key.pid, key.generation, *addr))).into_iter().rev());

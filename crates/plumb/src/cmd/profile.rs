@@ -40,6 +40,10 @@ pub struct ProfileArgs {
     #[arg(short = 'F', long = "frequency", default_value_t = 99, value_name = "HZ",
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     frequency: u64,
+    /// Take a sample every N events instead (e.g. -c 1 for every context switch or page fault);
+    /// overrides -F.
+    #[arg(short = 'c', long = "period", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    period: Option<u64>,
     /// Sample every process on every CPU (the default without -p or a command).
     #[arg(short = 'a', long = "all-cpus", conflicts_with = "pid")]
     all_cpus: bool,
@@ -105,7 +109,10 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
     };
     let options = RecordOptions {
         event: Event::from_name(&args.event).context("unknown event")?,
-        rate: SampleRate::Frequency(args.frequency),
+        rate: match args.period {
+            Some(n) => SampleRate::Period(n),
+            None => SampleRate::Frequency(args.frequency),
+        },
         target,
         duration,
         mode: match (args.user_only, args.kernel_only) {
@@ -134,7 +141,11 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
             Target::Pids(p) => format!("pid {}", p.iter().map(u32::to_string).collect::<Vec<_>>().join(",")),
             Target::Command(_) => "the command".to_string(),
         };
-        eprintln!("plumb profile: sampling {what} at {} Hz ({}); Ctrl-C to stop", args.frequency, args.event);
+        let rate = match args.period {
+            Some(n) => format!("every {n} events"),
+            None => format!("at {} Hz", args.frequency),
+        };
+        eprintln!("plumb profile: sampling {what} {rate} ({}); Ctrl-C to stop", args.event);
     }
     let recording = plumb_record::record(&options, &stop, |p: Progress| {
         if live {
