@@ -100,6 +100,44 @@ pub enum Error {
         /// The offending bits.
         bits: u64,
     },
+    /// A PMU directory under /sys/bus/event_source/devices does not exist.
+    #[error("no {pmu} PMU: {} does not exist", path.display())]
+    PmuMissing {
+        /// The PMU's name (`*` when the whole directory of PMUs is missing).
+        pmu: String,
+        /// The directory that is absent.
+        path: PathBuf,
+    },
+    /// A PMU exists but does not list the named event.
+    #[error("the {pmu} PMU has no {event} event: {} is missing (present: {present})", path.display())]
+    PmuEventMissing {
+        /// The PMU's name.
+        pmu: String,
+        /// The event asked for.
+        event: String,
+        /// The events/ file that is absent.
+        path: PathBuf,
+        /// The events the PMU does list, comma-separated.
+        present: String,
+    },
+    /// A PMU's type, format or event file did not parse.
+    #[error("bad PMU description in {}: {reason}", path.display())]
+    PmuParse {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+    /// The kernel has no such counter on this machine (ENOENT, EOPNOTSUPP, ENODEV); the
+    /// kernel's answer is the source, so a printed chain shows it once.
+    #[error("perf_event_open({counter}) failed")]
+    CounterUnsupported {
+        /// The counter as perf_event_attr names it, such as
+        /// `PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES`.
+        counter: String,
+        /// The kernel's answer.
+        source: io::Error,
+    },
     /// A record's bytes did not match its kind's layout.
     #[error("malformed perf record of type {kind}: {reason}")]
     MalformedRecord {

@@ -17,8 +17,10 @@
 //! consumer can later be fed from a perf.data file, and tests can build records by hand.
 
 mod config;
+mod counting;
 mod cpus;
 mod error;
+pub mod pmu;
 mod record;
 mod ring;
 mod session;
@@ -28,6 +30,7 @@ pub use config::{
     DEFAULT_FREQUENCY_HZ, DEFAULT_RING_PAGES, DEFAULT_USER_STACK_BYTES, Event, MAX_USER_STACK_BYTES, SampleMode,
     SampleRate, SamplingConfig, Target,
 };
+pub use counting::{CountTarget, CounterReading, CounterSpec, Counting, HardwareCounter, Readings};
 pub use cpus::{online_cpus, parse_cpu_list, threads_of};
 pub use error::Error;
 pub use record::{

@@ -66,6 +66,20 @@ pub(crate) fn read_value_and_lost(fd: BorrowedFd<'_>) -> io::Result<[u64; 2]> {
     }
 }
 
+/// Reads a counting event with `read_format = TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING`:
+/// `[value, time enabled in ns, time running in ns]`.
+pub(crate) fn read_counter(fd: BorrowedFd<'_>) -> io::Result<[u64; 3]> {
+    let mut values = [0u64; 3];
+    // SAFETY: `values` is a live, exclusively borrowed 24-byte buffer and read writes at most
+    // the length passed.
+    let n = unsafe { libc::read(fd.as_raw_fd(), values.as_mut_ptr().cast(), std::mem::size_of_val(&values)) };
+    match usize::try_from(n) {
+        Ok(24) => Ok(values),
+        Ok(_) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short read of a perf counter")),
+        Err(_) => Err(io::Error::last_os_error()),
+    }
+}
+
 fn check(rc: libc::c_int) -> io::Result<()> {
     if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }

@@ -26,6 +26,10 @@ enum Command {
     Query(cmd::query::QueryArgs),
     Profile(cmd::profile::ProfileArgs),
     Flame(cmd::flame::FlameArgs),
+    Pmc(cmd::pmc::PmcArgs),
+    Showboost(cmd::showboost::ShowboostArgs),
+    Cputemp(cmd::cputemp::CputempArgs),
+    Use(cmd::use_method::UseArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,10 @@ fn main() -> ExitCode {
         Command::Query(args) => cmd::query::run(args),
         Command::Profile(args) => cmd::profile::run(args),
         Command::Flame(args) => cmd::flame::run(args),
+        Command::Pmc(args) => cmd::pmc::run(args),
+        Command::Showboost(args) => cmd::showboost::run(args),
+        Command::Cputemp(args) => cmd::cputemp::run(args),
+        Command::Use(args) => cmd::use_method::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,15 @@
 //! One module per subcommand: argument struct and `run`.
 
 pub mod agent;
+pub mod cputemp;
 pub mod flame;
 pub mod metrics;
+pub mod pmc;
 pub mod profile;
 pub mod profile_output;
 pub mod query;
 pub mod server;
+pub mod showboost;
 pub mod stat;
 pub mod tsdb;
+pub mod use_method;

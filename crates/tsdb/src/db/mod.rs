@@ -174,25 +174,32 @@ impl Db {
     /// The samples of every series `m` selects with `start <= t <= end`, from the blocks that
     /// overlap the range and the head, one [`SeriesData`] per series (in tag order) with
     /// ascending, distinct timestamps.
+    ///
+    /// Each place gives a series' samples ascending and distinct (the head refuses samples out
+    /// of order, a block's chunks follow each other), so a series found in one place only is
+    /// passed on as it is; only a series found in several is merged, sorted and deduplicated.
     pub fn read(&self, m: &Matcher, start: i64, end: i64) -> Result<Vec<SeriesData>, DbError> {
-        let mut merged: BTreeMap<SeriesTags, Vec<(i64, f64)>> = BTreeMap::new();
-        let mut add = |d: SeriesData| {
-            let e = merged.entry(d.tags).or_default();
-            e.extend(d.timestamps.into_iter().zip(d.values));
-        };
+        let mut places: Vec<Vec<SeriesData>> = Vec::new();
         for b in self.blocks.iter().filter(|b| b.meta().max_t >= start && b.meta().min_t <= end) {
-            b.read(m, start, end)?.into_iter().for_each(&mut add);
+            places.push(b.read(m, start, end)?);
         }
-        self.head.read(m, start, end)?.into_iter().for_each(&mut add);
-        Ok(merged
-            .into_iter()
-            .map(|(tags, mut samples)| {
-                samples.sort_by_key(|&(t, _)| t);
-                samples.dedup_by_key(|&mut (t, _)| t);
-                let (timestamps, values) = samples.into_iter().unzip();
-                SeriesData { tags, timestamps, values }
-            })
-            .collect())
+        places.push(self.head.read(m, start, end)?);
+        places.retain(|p| !p.is_empty());
+        if places.len() <= 1 {
+            let mut out = places.pop().unwrap_or_default();
+            out.sort_unstable_by(|a, b| a.tags.cmp(&b.tags));
+            return Ok(out);
+        }
+        let mut by_tags: BTreeMap<SeriesTags, Vec<SeriesData>> = BTreeMap::new();
+        for d in places.into_iter().flatten() {
+            match by_tags.get_mut(&d.tags) {
+                Some(parts) => parts.push(d),
+                None => {
+                    by_tags.insert(d.tags.clone(), vec![d]);
+                }
+            }
+        }
+        Ok(by_tags.into_values().filter_map(merge_parts).collect())
     }
 
     /// The tag keys of the blocks and the head, sorted.
@@ -281,5 +288,57 @@ impl Db {
     /// The options the store was opened with.
     pub fn options(&self) -> &DbOptions {
         &self.opts
+    }
+}
+
+/// One series' samples from several places as one, ascending and distinct (the first place's
+/// sample wins a tie, as blocks come before the head); `None` for no parts.
+fn merge_parts(mut parts: Vec<SeriesData>) -> Option<SeriesData> {
+    if parts.len() <= 1 {
+        return parts.pop();
+    }
+    let mut samples: Vec<(i64, f64)> = Vec::with_capacity(parts.iter().map(|p| p.timestamps.len()).sum());
+    for p in &parts {
+        samples.extend(p.timestamps.iter().copied().zip(p.values.iter().copied()));
+    }
+    samples.sort_by_key(|&(t, _)| t);
+    samples.dedup_by_key(|&mut (t, _)| t);
+    let (timestamps, values) = samples.into_iter().unzip();
+    let tags = parts.swap_remove(0).tags;
+    Some(SeriesData { tags, timestamps, values })
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    fn tags(node: &str) -> SeriesTags {
+        SeriesTags::new(vec![("name".into(), "cpu".into()), ("nf.node".into(), node.into())]).unwrap()
+    }
+
+    #[test]
+    fn a_series_in_several_places_merges_ascending_and_the_first_place_wins_a_tie() {
+        let part = |ts: &[i64], v: f64| SeriesData {
+            tags: tags("i-1"),
+            timestamps: ts.to_vec(),
+            values: ts.iter().map(|_| v).collect(),
+        };
+        let merged = merge_parts(vec![part(&[10, 30], 1.0), part(&[20, 30, 40], 2.0)]).unwrap();
+        assert_eq!(merged.timestamps, [10, 20, 30, 40]);
+        assert_eq!(merged.values, [1.0, 2.0, 1.0, 2.0]);
+        assert_eq!(merge_parts(vec![part(&[5], 3.0)]).unwrap(), part(&[5], 3.0));
+        assert_eq!(merge_parts(vec![]), None);
+    }
+
+    #[test]
+    fn series_read_from_the_head_alone_come_in_tag_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut db, _) = Db::open(dir.path(), DbOptions::default()).unwrap();
+        // Created in reverse tag order, so series ids run against tag order.
+        let batch: Vec<_> = ["i-3", "i-2", "i-1"].iter().map(|n| (tags(n), 1_000, 1.0)).collect();
+        db.append(batch).unwrap();
+        let got = db.read(&Matcher::Eq("name".into(), "cpu".into()), 0, 2_000).unwrap();
+        let nodes: Vec<_> = got.iter().map(|s| s.tags.get("nf.node").unwrap().to_string()).collect();
+        assert_eq!(nodes, ["i-1", "i-2", "i-3"]);
     }
 }
