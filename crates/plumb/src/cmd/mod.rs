@@ -2,8 +2,10 @@
 
 pub mod agent;
 pub mod cputemp;
+pub mod execsnoop;
 pub mod flame;
 pub mod metrics;
+pub mod opensnoop;
 pub mod pmc;
 pub mod profile;
 pub mod profile_output;

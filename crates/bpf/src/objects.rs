@@ -1,0 +1,60 @@
+//! The compiled BPF objects, embedded in the binary, and what each one attaches to.
+//!
+//! Design decision: the objects are committed under `crates/bpf/objects/` (built by
+//! `build-bpf.sh`, checked against their sources by `tests/drift.rs`), so `cargo build` needs no
+//! clang. Each [`Object`] lists its programs' tracepoints; a tracepoint marked optional is
+//! skipped when the kernel lacks it (`open(2)` has no tracepoint on arm64, for example).
+
+/// One tracepoint program of an object: the program's name in the object (its C function) and
+/// the tracepoint it attaches to.
+#[derive(Debug, Clone, Copy)]
+pub struct Tracepoint {
+    /// The program's function name in the object.
+    pub program: &'static str,
+    /// The tracepoint's category, e.g. `syscalls`.
+    pub category: &'static str,
+    /// The tracepoint's name, e.g. `sys_enter_execve`.
+    pub event: &'static str,
+    /// Whether the tool fails without it (otherwise it is skipped when absent).
+    pub required: bool,
+}
+
+/// A compiled BPF object and its attachments.
+#[derive(Debug, Clone, Copy)]
+pub struct Object {
+    /// The tool's name, used in messages.
+    pub name: &'static str,
+    /// The ELF bytes, 8-byte aligned as aya needs.
+    pub bytes: &'static [u8],
+    /// The tracepoints its programs attach to, in attach order.
+    pub tracepoints: &'static [Tracepoint],
+}
+
+const fn syscall(program: &'static str, required: bool) -> Tracepoint {
+    Tracepoint { program, category: "syscalls", event: program, required }
+}
+
+/// execsnoop: `syscalls:sys_enter_execve` and `sys_exit_execve`; records are `exec_event`.
+pub const EXECSNOOP: Object = Object {
+    name: "execsnoop",
+    bytes: aya::include_bytes_aligned!("../objects/execsnoop.bpf.o"),
+    tracepoints: &[syscall("sys_enter_execve", true), syscall("sys_exit_execve", true)],
+};
+
+/// opensnoop: enter and exit of `open`, `openat` and `openat2`; records are `open_event`.
+/// `openat` is required; the others are attached where the kernel has them.
+pub const OPENSNOOP: Object = Object {
+    name: "opensnoop",
+    bytes: aya::include_bytes_aligned!("../objects/opensnoop.bpf.o"),
+    tracepoints: &[
+        syscall("sys_enter_openat", true),
+        syscall("sys_exit_openat", true),
+        syscall("sys_enter_open", false),
+        syscall("sys_exit_open", false),
+        syscall("sys_enter_openat2", false),
+        syscall("sys_exit_openat2", false),
+    ],
+};
+
+/// Every embedded object, for tests that check them all.
+pub const ALL: &[Object] = &[EXECSNOOP, OPENSNOOP];
