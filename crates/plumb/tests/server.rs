@@ -275,3 +275,65 @@ fn a_burst_of_100k_new_series_is_refused_with_a_reason_and_the_server_keeps_serv
     let line = format!("plumb_server_datapoints_total{{outcome=\"rejected\"}} {rejected}");
     assert!(metrics.lines().any(|l| l == line), "{line} missing from {metrics}");
 }
+
+/// The value of the `/metrics` line `series` (name and labels exactly), or a panic naming it.
+fn metric(metrics: &str, series: &str) -> f64 {
+    let found = metrics.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')));
+    found.unwrap_or_else(|| panic!("{series} missing from {metrics}")).parse().unwrap()
+}
+
+/// Two remote-write senders overtaking each other (the later request stored first) make samples
+/// out of order per series: each one is stored or counted as rejected with its reason, and a
+/// request that stored something is counted as partial, not refused.
+#[test]
+fn remote_write_out_of_order_samples_are_counted_by_reason() {
+    use plumb_server::ingest::{STALE_NAN_BITS, encode_remote_write, prompb};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&["server", "--data", dir.path().to_str().unwrap()]);
+    let t = now_ms() - 60_000;
+    let series = |node: &str, samples: &[(i64, f64)]| prompb::TimeSeries {
+        labels: vec![
+            prompb::Label { name: "__name__".into(), value: "node_load1".into() },
+            prompb::Label { name: "node".into(), value: node.into() },
+        ],
+        samples: samples.iter().map(|&(timestamp, value)| prompb::Sample { value, timestamp }).collect(),
+        ..Default::default()
+    };
+    let send = |timeseries: Vec<prompb::TimeSeries>| {
+        let body = encode_remote_write(&prompb::WriteRequest { timeseries }).unwrap();
+        http(&server.addr, "POST", "/api/v1/write", &body)
+    };
+    let nodes = ["a", "b", "c"];
+    // The later request arrives first: 6 samples, all stored.
+    let later: Vec<_> = nodes.iter().map(|n| series(n, &[(t + 10_000, 2.0), (t + 20_000, 3.0)])).collect();
+    assert_eq!(send(later).0, 204);
+    // The earlier one: 6 samples out of order, one new series' sample stored, one staleness marker.
+    let mut earlier: Vec<_> = nodes.iter().map(|n| series(n, &[(t, 1.0), (t + 10_000, 2.0)])).collect();
+    earlier.push(series("d", &[(t, 1.0), (t + 5_000, f64::from_bits(STALE_NAN_BITS))]));
+    let (status, body) = send(earlier);
+    assert_eq!(status, 204, "something was stored: {body}");
+    // Nothing of this one can be stored: 400 with the reason.
+    let (status, body) = send(vec![series("a", &[(t + 1, 5.0), (t + 20_000, 5.0)])]);
+    assert_eq!(status, 400);
+    assert!(body.contains("out of order"), "{body}");
+    let sent = 6 + 8 + 2;
+
+    let (status, metrics) = http(&server.addr, "GET", "/metrics", b"");
+    assert_eq!(status, 200);
+    let accepted = metric(&metrics, "plumb_server_datapoints_total{outcome=\"accepted\"}");
+    let rejected = metric(&metrics, "plumb_server_datapoints_total{outcome=\"rejected\"}");
+    assert_eq!((accepted, rejected), (7.0, 9.0));
+    assert_eq!(accepted + rejected, sent as f64, "every sample sent is stored or rejected");
+    let by_reason =
+        |reason: &str| metric(&metrics, &format!("plumb_server_datapoints_rejected_total{{reason=\"{reason}\"}}"));
+    assert_eq!(by_reason("out_of_order"), 8.0);
+    assert_eq!(by_reason("staleness_marker"), 1.0);
+    assert_eq!(by_reason("too_old"), 0.0);
+    let requests =
+        |answer: &str| metric(&metrics, &format!("plumb_server_publish_requests_total{{answer=\"{answer}\"}}"));
+    assert_eq!((requests("ok"), requests("partial"), requests("refused")), (1.0, 1.0, 1.0));
+    assert_eq!(metric(&metrics, "plumb_server_samples"), accepted, "the store holds what was counted accepted");
+    let stored = raw(&server.addr, &format!("s={}&e={}&name=node_load1", t - 1, t + 30_000));
+    let points: usize = stored.iter().map(|s| s["values"].as_array().unwrap().len()).sum();
+    assert_eq!(points, 7);
+}

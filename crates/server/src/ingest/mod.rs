@@ -19,7 +19,11 @@ pub mod rules;
 pub use atlas_publish::decode_atlas_publish;
 pub use cardinality::{CardinalityLimiter, CardinalityLimits, Refusal};
 pub use limits::Limits;
-pub use outcome::{AcceptedBatch, Datapoint, DecodeError, PublishOutcome, Rejection, body_of, status_of};
-pub use remote_write::{
-    RemoteWriteError, STALE_NAN_BITS, decode_remote_write, encode_remote_write, proto as prompb, read_remote_write,
+pub use outcome::{
+    AcceptedBatch, Datapoint, DecodeError, OUT_OF_ORDER_REASON, PublishOutcome, Rejection, body_of, status_of,
 };
+pub use remote_write::{
+    EXEMPLAR_REASON, HISTOGRAM_REASON, RemoteWriteError, STALE_NAN_BITS, STALENESS_REASON, decode_remote_write,
+    encode_remote_write, proto as prompb, read_remote_write,
+};
+pub use rules::TOO_OLD_PREFIX;

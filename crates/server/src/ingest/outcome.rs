@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 /// How many rejections [`PublishOutcome::body_json`] lists (Atlas lists 5); all are counted.
 pub const MAX_LISTED_REJECTIONS: usize = 5;
 
+/// Why the store refused a datapoint at or before its series' last timestamp.
+pub const OUT_OF_ORDER_REASON: &str = "timestamp is not after the last datapoint of its series (out of order)";
+
 /// One accepted datapoint: its tags (the request's common tags merged under its own, keys
 /// unique, in no particular order), its time and its value.
 #[derive(Debug, Clone, PartialEq)]

@@ -102,12 +102,15 @@ fn is_restricted(k: &str) -> bool {
     k.starts_with("nf.") || k.starts_with("atlas.")
 }
 
+/// How the reason for a datapoint older than the age window begins.
+pub const TOO_OLD_PREFIX: &str = "data is too old";
+
 /// Checks a timestamp against the age window around `now_ms`.
 pub fn check_time(timestamp_ms: i64, now_ms: i64, limits: &Limits) -> Result<(), String> {
     let age = now_ms.saturating_sub(timestamp_ms);
     if age > limits.max_age_ms {
         return Err(format!(
-            "data is too old: now = {now_ms}, timestamp = {timestamp_ms}, {age} > {}",
+            "{TOO_OLD_PREFIX}: now = {now_ms}, timestamp = {timestamp_ms}, {age} > {}",
             limits.max_age_ms
         ));
     }
