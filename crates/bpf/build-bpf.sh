@@ -18,7 +18,10 @@ STRIP="${LLVM_STRIP:-llvm-strip}"
 cd "$here/src/bpf"
 for src in *.bpf.c; do
     obj="$out/${src%.c}.o"
-    "$CLANG" -O2 -g -target bpf -Wall -Werror -fno-ident -c "$src" -o "$obj"
+    # -fdebug-prefix-map: clang writes the source's absolute path into the BTF line info;
+    # mapping the source directory to "." keeps the bytes the same in every checkout.
+    "$CLANG" -O2 -g -target bpf -Wall -Werror -fno-ident -fdebug-prefix-map="$here/src/bpf=." \
+        -c "$src" -o "$obj"
     "$STRIP" -g "$obj"
 done
 "$CLANG" --version | head -n1 > "$out/CLANG_VERSION"

@@ -8,7 +8,8 @@
 //! attaches it and returns a [`Tracer`] that reads its ring buffer and its loss counters
 //! ([`Drops`]). [`MonotonicClock`] turns the programs' timestamps into wall-clock time.
 //!
-//! Design decision: only tracepoints (`tracepoint/…`, later `tp_btf/…`), no kprobes or fentry,
+//! Design decision: only tracepoints (`tracepoint/…`, and `tp_btf/…` for typed arguments such as
+//! sched_switch's task_structs), no kprobes or fentry,
 //! because those are the mechanisms every target kernel offers, including ones built without
 //! kprobes. Losses are never silent: every object counts what it could not deliver.
 
@@ -21,5 +22,5 @@ pub mod tracefs;
 
 pub use clock::MonotonicClock;
 pub use error::Error;
-pub use loader::{Drops, Global, KERNEL_BTF, Tracer, load};
+pub use loader::{Drops, Global, KERNEL_BTF, RawEntry, Tracer, load};
 pub use objects::{Object, Tracepoint};

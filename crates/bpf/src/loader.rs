@@ -11,9 +11,9 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
-use aya::programs::TracePoint;
-use aya::{Ebpf, EbpfLoader};
+use aya::maps::{HashMap, MapData, PerCpuArray, RingBuf, StackTraceMap};
+use aya::programs::{Program, TracePoint};
+use aya::{Btf, Ebpf, EbpfLoader};
 
 use crate::objects::Object;
 use crate::{Error, sys, tracefs};
@@ -45,6 +45,9 @@ impl Drops {
         self.ring_full.saturating_add(self.table_full)
     }
 }
+
+/// One hash map entry as raw key and value bytes.
+pub type RawEntry<const K: usize, const V: usize> = ([u8; K], [u8; V]);
 
 /// A loaded object with its tracepoints attached; detaches and unloads when dropped.
 pub struct Tracer {
@@ -79,6 +82,7 @@ pub fn load(object: &Object, globals: &[(&str, Global)]) -> Result<Tracer, Error
     }
     let mut ebpf = loader.load(object.bytes).map_err(|e| Error::from_aya(object.name, e))?;
     let mut skipped = Vec::new();
+    let mut kernel_btf: Option<Btf> = None;
     for tp in object.tracepoints {
         if !tracefs::tracepoint_exists(tp.category, tp.event) {
             if tp.required {
@@ -91,6 +95,16 @@ pub fn load(object: &Object, globals: &[(&str, Global)]) -> Result<Tracer, Error
             object: object.name,
             source: format!("the object has no program {}", tp.program).into(),
         })?;
+        if let Program::BtfTracePoint(program) = program {
+            // A `tp_btf/…` program: typed arguments, attached by BTF id from the kernel's BTF.
+            let btf = match &kernel_btf {
+                Some(btf) => btf,
+                None => kernel_btf.insert(Btf::from_sys_fs().map_err(|e| Error::from_aya(object.name, e))?),
+            };
+            program.load(tp.event, btf).map_err(|e| Error::from_aya(object.name, e))?;
+            program.attach().map_err(|e| Error::from_aya(object.name, e))?;
+            continue;
+        }
         let program: &mut TracePoint = program.try_into().map_err(|e| Error::from_aya(object.name, e))?;
         program.load().map_err(|e| Error::from_aya(object.name, e))?;
         program.attach(tp.category, tp.event).map_err(|e| Error::from_aya(object.name, e))?;
@@ -134,6 +148,45 @@ impl Tracer {
             Ok(values.iter().fold(0u64, |sum, v| sum.saturating_add(*v)))
         };
         Ok(Drops { ring_full: slot(0)?, table_full: slot(1)? })
+    }
+
+    /// Every slot of the per-CPU `__u64` array `map`, each summed over CPUs (in-kernel
+    /// histograms and totals).
+    pub fn percpu_array_sums(&self, map: &'static str) -> Result<Vec<u64>, Error> {
+        let data = self.ebpf.map(map).ok_or_else(|| map_error(self.object, map, "missing".to_string()))?;
+        let array: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(data).map_err(|e| map_error(self.object, map, e.to_string()))?;
+        (0..array.len())
+            .map(|index| {
+                let values = array.get(&index, 0).map_err(|e| map_error(self.object, map, e.to_string()))?;
+                Ok(values.iter().fold(0u64, |sum, v| sum.saturating_add(*v)))
+            })
+            .collect()
+    }
+
+    /// Every entry of the hash map `map` as raw key and value bytes (`K` and `V` must be the C
+    /// types' sizes); the caller decodes them by offset. Entries removed while iterating are
+    /// skipped.
+    pub fn hash_entries<const K: usize, const V: usize>(
+        &self,
+        map: &'static str,
+    ) -> Result<Vec<RawEntry<K, V>>, Error> {
+        let data = self.ebpf.map(map).ok_or_else(|| map_error(self.object, map, "missing".to_string()))?;
+        let hash: HashMap<&MapData, [u8; K], [u8; V]> =
+            HashMap::try_from(data).map_err(|e| map_error(self.object, map, e.to_string()))?;
+        Ok(hash.iter().filter_map(Result::ok).collect())
+    }
+
+    /// The instruction pointers of stack `id` in the stack-trace map `map`, innermost first;
+    /// `None` when the id is not (or no longer) in the map.
+    pub fn stack_trace(&self, map: &'static str, id: u32) -> Result<Option<Vec<u64>>, Error> {
+        let data = self.ebpf.map(map).ok_or_else(|| map_error(self.object, map, "missing".to_string()))?;
+        let stacks = StackTraceMap::try_from(data).map_err(|e| map_error(self.object, map, e.to_string()))?;
+        match stacks.get(&id, 0) {
+            Ok(trace) => Ok(Some(trace.frames().iter().map(|f| f.ip).collect())),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(None),
+            Err(e) => Err(map_error(self.object, map, e.to_string())),
+        }
     }
 
     /// The optional tracepoints this kernel lacks, which were not attached.

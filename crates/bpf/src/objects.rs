@@ -56,5 +56,43 @@ pub const OPENSNOOP: Object = Object {
     ],
 };
 
+/// runqlat: `tp_btf` programs on `sched:sched_wakeup`, `sched_wakeup_new` and `sched_switch`;
+/// a log2 histogram `hist` and `totals` (count, nanoseconds), per-CPU arrays.
+pub const RUNQLAT: Object = Object {
+    name: "runqlat",
+    bytes: aya::include_bytes_aligned!("../objects/runqlat.bpf.o"),
+    tracepoints: &[sched("sched_wakeup"), sched("sched_wakeup_new"), sched("sched_switch")],
+};
+
+/// offcputime: a `tp_btf` program on `sched:sched_switch`; blocked time per stack in the hash
+/// `offcpu` (key `struct offcpu_key`), stacks in the stack-trace map `stacks`.
+pub const OFFCPUTIME: Object = Object {
+    name: "offcputime",
+    bytes: aya::include_bytes_aligned!("../objects/offcputime.bpf.o"),
+    tracepoints: &[sched("sched_switch")],
+};
+
+const fn sched(program: &'static str) -> Tracepoint {
+    Tracepoint { program, category: "sched", event: program, required: true }
+}
+
+/// iolatency: `block:block_rq_insert`, `block_rq_issue`, `block_rq_complete`; a log2 latency
+/// histogram `hist` (per-CPU array; slots in log2 us below 1 ms, log2 ms above: see iolatency.bpf.c).
+pub const IOLATENCY: Object = Object {
+    name: "iolatency",
+    bytes: aya::include_bytes_aligned!("../objects/iolatency.bpf.o"),
+    tracepoints: &BLOCK_RQ,
+};
+
+/// iosnoop: the same block tracepoints as [`IOLATENCY`]; records are `io_event`.
+pub const IOSNOOP: Object =
+    Object { name: "iosnoop", bytes: aya::include_bytes_aligned!("../objects/iosnoop.bpf.o"), tracepoints: &BLOCK_RQ };
+
+const BLOCK_RQ: [Tracepoint; 3] = [block("block_rq_insert"), block("block_rq_issue"), block("block_rq_complete")];
+
+const fn block(program: &'static str) -> Tracepoint {
+    Tracepoint { program, category: "block", event: program, required: true }
+}
+
 /// Every embedded object, for tests that check them all.
-pub const ALL: &[Object] = &[EXECSNOOP, OPENSNOOP];
+pub const ALL: &[Object] = &[EXECSNOOP, OPENSNOOP, RUNQLAT, OFFCPUTIME, IOLATENCY, IOSNOOP];

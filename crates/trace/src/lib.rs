@@ -6,20 +6,37 @@
 //! prints itself as a line or a JSON object, plus a filter ([`ExecFilter`], [`OpenFilter`]);
 //! [`execsnoop`] and [`opensnoop`] load and attach the kernel side and return a [`Snoop`] whose
 //! `run` prints until Ctrl-C or a duration and returns a [`Summary`] with the losses.
+//! Aggregating tools read maps instead of records: [`runqlat`] (run-queue latency histogram,
+//! [`RunqHistogram`]) and [`offcputime`] (blocked time per stack, made a profile by
+//! [`offcpu_profile`]).
 //!
 //! Design decision: records are decoded from bytes by offset (`record`), never transmuted, so
 //! the decoders are ordinary safe functions tested with arbitrary input; the C structs and their
 //! decoders name each other in comments, and the round-trip tests encode the C layout.
 
+mod block;
 mod exec;
+mod heatmap;
+mod iolatency;
+mod iosnoop;
+mod offcpu;
 mod open;
 mod record;
+mod runqlat;
 mod snoop;
 mod time;
 
+pub use block::{BlockDev, DeviceError, device_names};
 pub use exec::{ExecEvent, ExecFilter};
+pub use heatmap::{HeatMap, record_columns};
+pub use iolatency::{
+    IO_SLOTS, IntervalOptions, IoHistogram, Iolatency, IolatencyOptions, IolatencySummary, io_slot_bounds_us, iolatency,
+};
+pub use iosnoop::{IoEvent, IoFilter, Iosnoop, iosnoop};
+pub use offcpu::{OFFCPU_KEY_LEN, OffcpuKey, OffcpuStack, Offcputime, offcpu_profile, offcputime};
 pub use open::{OpenCall, OpenEvent, OpenFilter};
 pub use record::DecodeError;
+pub use runqlat::{RUNQ_SLOTS, RunqHistogram, RunqSnapshot, Runqlat, RunqlatOptions, runq_slot_bounds, runqlat};
 pub use snoop::{RunOptions, Snoop, SnoopEvent, Summary, execsnoop, opensnoop};
 
 /// Why a tracing tool stopped with an error.

@@ -89,4 +89,39 @@ struct syscall_exit_ctx {
 			*n += 1;                                   \
 	}
 
+/* Block layer tracepoints (block:block_rq_insert, block_rq_issue, block_rq_complete), their record
+ * layouts as printed in tracefs events/block/ * /format (6.x). `dev` is the kernel's dev_t:
+ * major << 20 | minor. Used by iolatency and iosnoop, which key in-flight requests by (dev, sector).
+ */
+struct block_rq_ctx {
+	__u64 common;
+	__u32 dev;
+	__u32 pad;
+	__u64 sector;
+	__u32 nr_sector;
+	__u32 bytes;
+	__u16 ioprio;
+	char rwbs[10];
+	char comm[16];
+	__u32 cmd_loc;
+};
+
+struct block_rq_complete_ctx {
+	__u64 common;
+	__u32 dev;
+	__u32 pad;
+	__u64 sector;
+	__u32 nr_sector;
+	__s32 error;
+	__u16 ioprio;
+	char rwbs[10];
+	__u32 cmd_loc;
+};
+
+struct block_rq_key {
+	__u32 dev;
+	__u32 pad;
+	__u64 sector;
+};
+
 #endif
