@@ -3,8 +3,11 @@
 //!
 //! [`params`] reads Atlas's parameters (times in [`time`]), [`source`] lets the evaluator read the
 //! store, [`output`] writes each format. Design decision: the whole request after parameter
-//! parsing (evaluation and rendering) runs in one blocking-pool task, since both are CPU work;
-//! the store's lock is held only inside each fetch. Limits ([`MAX_LINES`],
+//! parsing (evaluation and rendering) runs in one blocking-pool task, since both are CPU work,
+//! except a text or JSON answer reading at most [`INLINE_SAMPLES`] samples, which the async
+//! worker evaluates itself (the handoff would cost more than the work); such a request gives
+//! up as soon as a read would pass the budget or the lock is busy, and goes to the pool. The
+//! store's lock is held only inside each fetch. Limits ([`MAX_LINES`],
 //! [`MAX_DATAPOINTS`]) are Atlas's defaults and are checked before rendering: the points per
 //! line before evaluation, the lines and their product after it.
 
@@ -12,6 +15,8 @@ mod output;
 mod params;
 mod source;
 mod time;
+#[cfg(test)]
+mod timing;
 
 use std::sync::OnceLock;
 
@@ -26,6 +31,10 @@ use self::output::Evaluated;
 use self::params::{Format, GraphParams};
 use self::source::StoreSource;
 use super::{ApiError, AppState};
+
+/// Most samples a text or JSON answer may read to be evaluated on the async worker rather than
+/// handed to the blocking pool (about a millisecond's work: decoding, consolidation, writing).
+const INLINE_SAMPLES: u64 = 20_000;
 
 /// Most lines one graph may have (Atlas's `max-lines`).
 pub const MAX_LINES: usize = 1024;
@@ -50,7 +59,14 @@ pub async fn graph(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let params = GraphParams::parse(&pairs, now_ms()).map_err(ApiError::BadRequest)?;
-    let source = StoreSource { store: state.store.clone() };
+    if matches!(params.format, Format::Json | Format::StdJson | Format::StatsJson | Format::Csv | Format::Txt) {
+        let inline = StoreSource::inline(state.store.clone(), INLINE_SAMPLES);
+        let answer = render(&params, &inline);
+        if !inline.refused() {
+            return answer;
+        }
+    }
+    let source = StoreSource::unlimited(state.store.clone());
     tokio::task::spawn_blocking(move || render(&params, &source))
         .await
         .map_err(|e| ApiError::Internal(format!("graph task failed: {e}")))?
@@ -94,9 +110,9 @@ fn render(params: &GraphParams, source: &StoreSource) -> Result<Response, ApiErr
     let body: Vec<u8> = match params.format {
         Format::Png => plumb_chart::render_png(&output::chart(data, params)).map_err(chart_error)?,
         Format::Svg => plumb_chart::render_svg(&output::chart(data, params)).map_err(chart_error)?.into_bytes(),
-        Format::Json => output::json(&data).into_bytes(),
-        Format::StdJson => output::std_json(&data).into_bytes(),
-        Format::StatsJson => output::stats_json(&data).into_bytes(),
+        Format::Json => output::json(&data),
+        Format::StdJson => output::std_json(&data),
+        Format::StatsJson => output::stats_json(&data),
         Format::Csv => output::delimited(&data, ',', &params.zone).into_bytes(),
         Format::Txt => output::delimited(&data, '\t', &params.zone).into_bytes(),
     };

@@ -88,10 +88,6 @@ impl Evaluated {
     }
 }
 
-fn quote(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
-}
-
 /// A number as Atlas's JSON writes it: finite as JSON, NaN and infinities bare.
 fn bare_number(v: f64) -> String {
     if v.is_nan() {
@@ -103,45 +99,118 @@ fn bare_number(v: f64) -> String {
     }
 }
 
-/// A number as standard JSON: non-finite ones quoted.
-fn std_number(v: f64) -> String {
-    if v.is_finite() { bare_number(v) } else { format!("\"{}\"", bare_number(v)) }
+/// A JSON document written into one buffer: no string per number, no joins. Writing to a
+/// `Vec` cannot fail, so the writers' results are dropped.
+struct JsonOut(Vec<u8>);
+
+impl JsonOut {
+    fn with_capacity(bytes: usize) -> Self {
+        JsonOut(Vec::with_capacity(bytes))
+    }
+
+    fn raw(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    fn int(&mut self, v: i64) {
+        let _ = std::io::Write::write_fmt(&mut self.0, format_args!("{v}"));
+    }
+
+    fn string(&mut self, text: &str) {
+        let _ = serde_json::to_writer(&mut self.0, text);
+    }
+
+    /// A number as [`bare_number`] (`quoted` false) or [`std_number`] (`quoted` true) writes it.
+    fn number(&mut self, v: f64, quoted: bool) {
+        if v.is_finite() {
+            let _ = serde_json::to_writer(&mut self.0, &v);
+            return;
+        }
+        let word = if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        };
+        if quoted {
+            self.0.push(b'"');
+            self.raw(word);
+            self.0.push(b'"');
+        } else {
+            self.raw(word);
+        }
+    }
+
+    fn tags(&mut self, tags: &BTreeMap<String, String>) {
+        self.0.push(b'{');
+        for (i, (k, v)) in tags.iter().enumerate() {
+            if i > 0 {
+                self.0.push(b',');
+            }
+            self.string(k);
+            self.0.push(b':');
+            self.string(v);
+        }
+        self.0.push(b'}');
+    }
+
+    /// `[item,item,...]`, each item written by `write`.
+    fn list<T>(&mut self, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut Self, T)) {
+        self.0.push(b'[');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.0.push(b',');
+            }
+            write(self, item);
+        }
+        self.0.push(b']');
+    }
 }
 
-fn tags_object(tags: &BTreeMap<String, String>) -> String {
-    let body: Vec<String> = tags.iter().map(|(k, v)| format!("{}:{}", quote(k), quote(v))).collect();
-    format!("{{{}}}", body.join(","))
-}
-
-fn list(items: impl Iterator<Item = String>) -> String {
-    format!("[{}]", items.collect::<Vec<_>>().join(","))
+/// A first guess of an answer's size: about 24 bytes per value and 128 per line.
+fn capacity(data: &Evaluated) -> usize {
+    data.lines.iter().map(|l| 128 + 24 * l.values.len()).sum::<usize>() + 128
 }
 
 /// Atlas's graph JSON: start, step, legend, metrics (tags), values (a row per time), notices.
-pub fn json(data: &Evaluated) -> String {
-    let legend = list(data.lines.iter().map(|l| quote(&l.label)));
-    let metrics = list(data.lines.iter().map(|l| tags_object(&l.tags)));
-    let values = list(
-        (0..data.rows())
-            .map(|row| list(data.lines.iter().map(|l| bare_number(l.values.get(row).copied().unwrap_or(f64::NAN))))),
-    );
-    format!(
-        "{{\"start\":{},\"step\":{},\"legend\":{legend},\"metrics\":{metrics},\"values\":{values},\"notices\":[]}}",
-        data.start_ms, data.step_ms
-    )
+pub fn json(data: &Evaluated) -> Vec<u8> {
+    let mut out = JsonOut::with_capacity(capacity(data));
+    out.raw("{\"start\":");
+    out.int(data.start_ms);
+    out.raw(",\"step\":");
+    out.int(data.step_ms);
+    out.raw(",\"legend\":");
+    out.list(&data.lines, |out, l| out.string(&l.label));
+    out.raw(",\"metrics\":");
+    out.list(&data.lines, |out, l| out.tags(&l.tags));
+    out.raw(",\"values\":");
+    out.list(0..data.rows(), |out, row| {
+        out.list(&data.lines, |out, l| out.number(l.values.get(row).copied().unwrap_or(f64::NAN), false));
+    });
+    out.raw(",\"notices\":[]}");
+    out.0
 }
 
 /// Standard JSON: each line with its tags, label and data array.
-pub fn std_json(data: &Evaluated) -> String {
-    let metrics = list(data.lines.iter().map(|l| {
-        let values = list(l.values.iter().map(|v| std_number(*v)));
-        format!(
-            "{{\"tags\":{},\"label\":{},\"data\":{{\"type\":\"array\",\"values\":{values}}}}}",
-            tags_object(&l.tags),
-            quote(&l.label)
-        )
-    }));
-    format!("{{\"start\":{},\"step\":{},\"metrics\":{metrics}}}", data.start_ms, data.step_ms)
+pub fn std_json(data: &Evaluated) -> Vec<u8> {
+    let mut out = JsonOut::with_capacity(capacity(data));
+    out.raw("{\"start\":");
+    out.int(data.start_ms);
+    out.raw(",\"step\":");
+    out.int(data.step_ms);
+    out.raw(",\"metrics\":");
+    out.list(&data.lines, |out, l| {
+        out.raw("{\"tags\":");
+        out.tags(&l.tags);
+        out.raw(",\"label\":");
+        out.string(&l.label);
+        out.raw(",\"data\":{\"type\":\"array\",\"values\":");
+        out.list(&l.values, |out, v| out.number(*v, true));
+        out.raw("}}");
+    });
+    out.0.push(b'}');
+    out.0
 }
 
 /// Count of non-NaN values, their average, total, maximum, minimum, and the last non-NaN value.
@@ -157,18 +226,33 @@ pub fn line_stats(values: &[f64]) -> [(&'static str, f64); 6] {
 }
 
 /// Per line: its legend, tags and statistics.
-pub fn stats_json(data: &Evaluated) -> String {
-    let legend = list(data.lines.iter().map(|l| quote(&l.label)));
-    let metrics = list(data.lines.iter().map(|l| tags_object(&l.tags)));
-    let stats = list(data.lines.iter().map(|l| {
-        let fields: Vec<String> =
-            line_stats(&l.values).iter().map(|(name, v)| format!("\"{name}\":{}", std_number(*v))).collect();
-        format!("{{{}}}", fields.join(","))
-    }));
-    format!(
-        "{{\"start\":{},\"end\":{},\"step\":{},\"legend\":{legend},\"metrics\":{metrics},\"stats\":{stats}}}",
-        data.start_ms, data.end_ms, data.step_ms
-    )
+pub fn stats_json(data: &Evaluated) -> Vec<u8> {
+    let mut out = JsonOut::with_capacity(256 * (data.lines.len() + 1));
+    out.raw("{\"start\":");
+    out.int(data.start_ms);
+    out.raw(",\"end\":");
+    out.int(data.end_ms);
+    out.raw(",\"step\":");
+    out.int(data.step_ms);
+    out.raw(",\"legend\":");
+    out.list(&data.lines, |out, l| out.string(&l.label));
+    out.raw(",\"metrics\":");
+    out.list(&data.lines, |out, l| out.tags(&l.tags));
+    out.raw(",\"stats\":");
+    out.list(&data.lines, |out, l| {
+        out.0.push(b'{');
+        for (i, (name, v)) in line_stats(&l.values).into_iter().enumerate() {
+            if i > 0 {
+                out.0.push(b',');
+            }
+            out.string(name);
+            out.0.push(b':');
+            out.number(v, true);
+        }
+        out.0.push(b'}');
+    });
+    out.0.push(b'}');
+    out.0
 }
 
 /// `csv` (`separator` `,`) or `txt` (`\t`): a quoted header of `timestamp` and the labels, then
@@ -274,7 +358,8 @@ mod tests {
         let (lines, looks): (Vec<_>, Vec<_>) = styled.into_iter().map(split_style).unzip();
         assert_eq!(lines[0].label, "i-1");
         let data = Evaluated { start_ms: 60_000, step_ms: 60_000, end_ms: 180_000, lines, looks };
-        assert!(json(&data).contains("\"legend\":[\"i-1\"]"), "{}", json(&data));
+        let text = String::from_utf8(json(&data)).unwrap();
+        assert!(text.contains("\"legend\":[\"i-1\"]"), "{text}");
         let params = GraphParams::parse(&[("q".to_string(), ":true".to_string())], 200_000).unwrap();
         let line = chart(data, &params).lines.remove(0);
         assert_eq!(line.color, Some(plumb_chart::Rgba { r: 255, g: 0, b: 0, a: 0x80 }));
@@ -332,7 +417,7 @@ mod tests {
     #[test]
     fn atlas_json_writes_nan_bare() {
         assert_eq!(
-            json(&sample()),
+            String::from_utf8(json(&sample())).unwrap(),
             r#"{"start":60000,"step":60000,"legend":["sum(name=x)","a \"b\""],"metrics":[{"name":"x"},{}],"values":[[1.0,0.0],[NaN,3.0],[2.5,Infinity]],"notices":[]}"#
         );
     }
@@ -340,7 +425,11 @@ mod tests {
     #[test]
     fn std_json_is_standard() {
         let text = std_json(&sample());
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            String::from_utf8(text.clone()).unwrap(),
+            r#"{"start":60000,"step":60000,"metrics":[{"tags":{"name":"x"},"label":"sum(name=x)","data":{"type":"array","values":[1.0,"NaN",2.5]}},{"tags":{},"label":"a \"b\"","data":{"type":"array","values":[0.0,3.0,"Infinity"]}}]}"#
+        );
+        let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(v["metrics"][0]["data"]["values"], serde_json::json!([1.0, "NaN", 2.5]));
         assert_eq!(v["metrics"][0]["label"], "sum(name=x)");
         assert_eq!(v["metrics"][1]["data"]["values"][2], "Infinity");
@@ -348,7 +437,7 @@ mod tests {
 
     #[test]
     fn stats_skip_nan() {
-        let v: serde_json::Value = serde_json::from_str(&stats_json(&sample())).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&stats_json(&sample())).unwrap();
         assert_eq!(
             v["stats"][0],
             serde_json::json!({"count": 2.0, "avg": 1.75, "total": 3.5, "max": 2.5, "min": 1.0, "last": 2.5})
@@ -369,5 +458,33 @@ mod tests {
         );
         let txt = delimited(&sample(), '\t', &TimeZone::fixed(jiff::tz::offset(-5)));
         assert!(txt.contains("1969-12-31T19:01:00-05:00\t1.000000\t0.000000\n"), "{txt}");
+    }
+
+    proptest::proptest! {
+        /// Any tags, labels and values give standard JSON that reads back to the same lines.
+        #[test]
+        fn std_json_reads_back(
+            tags in proptest::collection::btree_map(".{0,6}", ".{0,6}", 0..4),
+            label in ".{0,10}",
+            values in proptest::collection::vec(proptest::num::f64::ANY, 0..20),
+        ) {
+            let line = TimeSeries { tags: tags.clone(), label: label.clone(), values: values.clone() };
+            let data = Evaluated { start_ms: -5, step_ms: 7, end_ms: 9, lines: vec![line], looks: Vec::new() };
+            let v: serde_json::Value = serde_json::from_slice(&std_json(&data)).unwrap();
+            proptest::prop_assert_eq!(&v["start"], &serde_json::json!(-5));
+            let metric = &v["metrics"][0];
+            proptest::prop_assert_eq!(&metric["tags"], &serde_json::to_value(&tags).unwrap());
+            proptest::prop_assert_eq!(&metric["label"], &serde_json::json!(label));
+            let got = metric["data"]["values"].as_array().unwrap();
+            proptest::prop_assert_eq!(got.len(), values.len());
+            for (g, want) in got.iter().zip(&values) {
+                match g.as_str() {
+                    Some(word) => proptest::prop_assert_eq!(word, if want.is_nan() { "NaN" } else if *want > 0.0 { "Infinity" } else { "-Infinity" }),
+                    None => proptest::prop_assert_eq!(g.as_f64(), Some(*want)),
+                }
+            }
+            let atlas = String::from_utf8(json(&data)).unwrap();
+            proptest::prop_assert!(atlas.starts_with("{\"start\":-5,\"step\":7,\"legend\":["), "{}", atlas);
+        }
     }
 }
