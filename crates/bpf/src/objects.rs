@@ -94,5 +94,29 @@ const fn block(program: &'static str) -> Tracepoint {
     Tracepoint { program, category: "block", event: program, required: true }
 }
 
+/// tcpretrans: `tcp:tcp_retransmit_skb`; records are `tcpretrans_event`.
+pub const TCPRETRANS: Object = Object {
+    name: "tcpretrans",
+    bytes: aya::include_bytes_aligned!("../objects/tcpretrans.bpf.o"),
+    tracepoints: &[Tracepoint {
+        program: "tcp_retransmit_skb",
+        category: "tcp",
+        event: "tcp_retransmit_skb",
+        required: true,
+    }],
+};
+
+/// tcplife: `sock:inet_sock_set_state`; one `tcplife_event` per TCP session at its close.
+pub const TCPLIFE: Object = Object {
+    name: "tcplife",
+    bytes: aya::include_bytes_aligned!("../objects/tcplife.bpf.o"),
+    tracepoints: &[Tracepoint {
+        program: "inet_sock_set_state",
+        category: "sock",
+        event: "inet_sock_set_state",
+        required: true,
+    }],
+};
+
 /// Every embedded object, for tests that check them all.
-pub const ALL: &[Object] = &[EXECSNOOP, OPENSNOOP, RUNQLAT, OFFCPUTIME, IOLATENCY, IOSNOOP];
+pub const ALL: &[Object] = &[EXECSNOOP, OPENSNOOP, RUNQLAT, OFFCPUTIME, IOLATENCY, IOSNOOP, TCPRETRANS, TCPLIFE];

@@ -25,8 +25,10 @@ pub const IO_SLOTS: usize = 40;
 const SUB_MS_SLOTS: usize = 11;
 /// Width of the distribution bar, as in perf-tools.
 const BAR_WIDTH: usize = 38;
-/// How often the stop flag is checked while an interval runs.
-const STOP_CHECK: Duration = Duration::from_millis(10);
+/// How often the stop flag is checked while an interval runs: 10 wake-ups a second, so an idle
+/// run costs almost nothing (at 10 ms it was 100 wake-ups, about 3 ms of CPU a second) and Ctrl-C
+/// still stops within a tenth of a second.
+const STOP_CHECK: Duration = Duration::from_millis(100);
 
 /// The bounds of slot `index` in microseconds: inclusive low, exclusive high (`None` for the
 /// last slot, which also holds everything longer).

@@ -8,7 +8,8 @@
 //! `run` prints until Ctrl-C or a duration and returns a [`Summary`] with the losses.
 //! Aggregating tools read maps instead of records: [`runqlat`] (run-queue latency histogram,
 //! [`RunqHistogram`]) and [`offcputime`] (blocked time per stack, made a profile by
-//! [`offcpu_profile`]).
+//! [`offcpu_profile`]). The TCP tools are snoop tools too: [`tcpretrans`] (each retransmission)
+//! and [`tcplife`] (each session at its close, with bytes and duration).
 //!
 //! Design decision: records are decoded from bytes by offset (`record`), never transmuted, so
 //! the decoders are ordinary safe functions tested with arbitrary input; the C structs and their
@@ -24,6 +25,9 @@ mod open;
 mod record;
 mod runqlat;
 mod snoop;
+mod tcp;
+mod tcplife;
+mod tcpretrans;
 mod time;
 
 pub use block::{BlockDev, DeviceError, device_names};
@@ -36,8 +40,13 @@ pub use iosnoop::{IoEvent, IoFilter, Iosnoop, iosnoop};
 pub use offcpu::{OFFCPU_KEY_LEN, OffcpuKey, OffcpuStack, Offcputime, offcpu_profile, offcputime};
 pub use open::{OpenCall, OpenEvent, OpenFilter};
 pub use record::DecodeError;
-pub use runqlat::{RUNQ_SLOTS, RunqHistogram, RunqSnapshot, Runqlat, RunqlatOptions, runq_slot_bounds, runqlat};
+pub use runqlat::{
+    RUNQ_SLOTS, RunqHistogram, RunqSnapshot, Runqlat, RunqlatOptions, runq_slot_bounds, runqlat, runqlat_named,
+};
 pub use snoop::{RunOptions, Snoop, SnoopEvent, Summary, execsnoop, opensnoop};
+pub use tcp::{TcpFilter, tcp_state_name};
+pub use tcplife::{TcpSession, tcplife};
+pub use tcpretrans::{TcpRetransEvent, tcpretrans};
 
 /// Why a tracing tool stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -172,8 +172,36 @@ pub struct Runqlat {
 /// Starts runqlat: `tp_btf` programs on sched_wakeup, sched_wakeup_new and sched_switch.
 /// `pid` (a process id, all its threads) filters in the kernel.
 pub fn runqlat(pid: Option<u32>) -> Result<Runqlat, Error> {
-    let tracer = plumb_bpf::load(&objects::RUNQLAT, &[("targ_tgid", Global::U32(pid.unwrap_or(0)))])?;
+    runqlat_named(pid, None)
+}
+
+/// [`runqlat`], also keeping only threads whose name contains `comm` (in the kernel; a thread
+/// name has at most 15 bytes, so only the first 15 of `comm` are compared).
+pub fn runqlat_named(pid: Option<u32>, comm: Option<&str>) -> Result<Runqlat, Error> {
+    let words = comm_words(comm.unwrap_or(""));
+    let globals = [
+        ("targ_tgid", Global::U32(pid.unwrap_or(0))),
+        ("targ_comm0", Global::U32(words[0])),
+        ("targ_comm1", Global::U32(words[1])),
+        ("targ_comm2", Global::U32(words[2])),
+        ("targ_comm3", Global::U32(words[3])),
+    ];
+    let tracer = plumb_bpf::load(&objects::RUNQLAT, &globals)?;
     Ok(Runqlat { tracer })
+}
+
+/// A name pattern as runqlat.bpf.c's `targ_comm0..3`: its first 15 bytes, NUL-padded to 16, as
+/// four native-endian words.
+fn comm_words(comm: &str) -> [u32; 4] {
+    let mut bytes = [0u8; 16];
+    for (slot, byte) in bytes.iter_mut().zip(comm.bytes().take(15)) {
+        *slot = byte;
+    }
+    let mut words = [0u32; 4];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+        *word = u32::from_ne_bytes(chunk.try_into().unwrap_or([0; 4]));
+    }
+    words
 }
 
 impl Runqlat {
@@ -235,6 +263,16 @@ fn print_interval(interval: &RunqSnapshot, json: bool, out: &mut dyn Write) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_pattern_becomes_four_nul_padded_words() {
+        let words = comm_words("stress-ng-cpu-worker");
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        assert_eq!(&bytes[..15], b"stress-ng-cpu-w");
+        assert_eq!(bytes[15], 0);
+        assert_eq!(comm_words(""), [0; 4]);
+        assert_ne!(comm_words("a")[0], 0);
+    }
 
     fn histogram(pairs: &[(usize, u64)]) -> RunqHistogram {
         let mut h = RunqHistogram::default();

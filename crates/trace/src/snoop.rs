@@ -176,6 +176,11 @@ pub fn opensnoop(filter: OpenFilter) -> Result<Snoop<OpenEvent>, Error> {
 }
 
 impl<E: SnoopEvent> Snoop<E> {
+    /// A snoop tool over an already loaded `tracer` (the constructor other tools' modules use).
+    pub(crate) fn new(tool: &'static str, tracer: Tracer, filter: E::Filter) -> Snoop<E> {
+        Snoop { tool, tracer, filter, clock: MonotonicClock::now(), event: PhantomData }
+    }
+
     /// The optional tracepoints this kernel lacks (not traced).
     pub fn skipped(&self) -> &[&'static str] {
         self.tracer.skipped()

@@ -5,7 +5,9 @@
  * now - stamp to `hist` (slot floor(log2(usecs)), slot 0 holding 0 and 1 us) and to `totals`
  * (count, nanoseconds), both per-CPU arrays the loader sums. tp_btf (not the classic
  * tracepoints) because the -p filter needs the woken task's tgid, which only its task_struct
- * has. Histograms are cumulative: user space prints the difference between two reads.
+ * has. Histograms are cumulative: user space prints the difference between two reads. The -n
+ * filter (`targ_comm0..3`, 16 NUL-padded bytes as four words, all zero for any) keeps threads
+ * whose name contains it; it runs here because the histogram has no per-thread records.
  * A full `start` table is counted in `drops`.
  */
 #include "plumb.bpf.h"
@@ -18,9 +20,11 @@
 struct task_struct___runqlat {
 	int pid;
 	int tgid;
+	char comm[16];
 } __attribute__((preserve_access_index));
 
 const volatile __u32 targ_tgid = 0; /* 0: every process */
+const volatile __u32 targ_comm0 = 0, targ_comm1 = 0, targ_comm2 = 0, targ_comm3 = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -73,6 +77,30 @@ static __always_inline void add(void *map, __u32 slot, __u64 value)
 		*n += value;
 }
 
+/* True when the thread's name contains the -n pattern (or there is none). */
+static __always_inline int comm_matches(struct task_struct___runqlat *p)
+{
+	__u32 words[4] = { targ_comm0, targ_comm1, targ_comm2, targ_comm3 };
+	char name[16] = {};
+	const char *pattern = (const char *)words;
+	int len = 0, i, j;
+
+	if (!targ_comm0)
+		return 1;
+	for (len = 0; len < 15 && pattern[len]; len++)
+		;
+	CORE_READ_INTO(&name, p, comm);
+	for (i = 0; i < 16; i++) {
+		for (j = 0; j < 15; j++) {
+			if (j >= len)
+				return 1;
+			if (i + j >= 16 || name[(i + j) & 15] != pattern[j])
+				break;
+		}
+	}
+	return 0;
+}
+
 static __always_inline void enqueue(struct task_struct___runqlat *p)
 {
 	__u32 pid = p->pid;
@@ -81,6 +109,8 @@ static __always_inline void enqueue(struct task_struct___runqlat *p)
 	if (!pid)
 		return;
 	if (targ_tgid && (__u32)p->tgid != targ_tgid)
+		return;
+	if (!comm_matches(p))
 		return;
 	now = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&start, &pid, &now, BPF_ANY))

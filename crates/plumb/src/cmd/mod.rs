@@ -18,5 +18,7 @@ pub mod runqlat;
 pub mod server;
 pub mod showboost;
 pub mod stat;
+pub mod tcplife;
+pub mod tcpretrans;
 pub mod tsdb;
 pub mod use_method;

@@ -27,6 +27,7 @@ use super::profile_output::{Output, OutputFormat, write_profile};
 /// Examples:
 ///   plumb offcputime -d 10                     everything, 10 s, to profile.svg
 ///   plumb offcputime -p 1234 -d 5 -o off.folded
+///   plumb offcputime -n postgres -d 5 -o off.svg   threads named *postgres*
 ///   plumb offcputime -p 1234 --format pprof -o -   > off.pb.gz
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -34,6 +35,9 @@ pub struct OffcputimeArgs {
     /// Only threads of this process.
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Only threads whose name (when they blocked) contains this.
+    #[arg(short = 'n', long = "name", value_name = "COMM")]
+    comm: Option<String>,
     /// Trace for this many seconds (default: until Ctrl-C).
     #[arg(short = 'd', long = "duration", value_name = "SECONDS")]
     duration: Option<f64>,
@@ -56,7 +60,10 @@ pub fn run(args: OffcputimeArgs) -> anyhow::Result<ExitCode> {
     let _ = writeln!(err, "Tracing off-CPU time (blocked threads' stacks)... Hit Ctrl-C to end.");
     tool.wait(duration, &stop);
     let elapsed = tool.elapsed();
-    let stacks = tool.stacks()?;
+    let mut stacks = tool.stacks()?;
+    if let Some(comm) = &args.comm {
+        stacks.retain(|stack| stack.key.comm.contains(comm.as_str()));
+    }
     let drops = tool.drops()?;
     let meta = ProfileMeta {
         start_unix_nanos,

@@ -20,12 +20,16 @@ use plumb_trace::RunqlatOptions;
 ///   plumb runqlat                one histogram, at Ctrl-C
 ///   plumb runqlat 1 5            five 1-second histograms
 ///   plumb runqlat -p 1234 --json 2 1   process 1234, one 2-second histogram as JSON
+///   plumb runqlat -n postgres 5        threads named *postgres*, a histogram every 5 s
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunqlatArgs {
     /// Only threads of this process.
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Only threads whose name contains this (at most 15 bytes, a thread name's length).
+    #[arg(short = 'n', long = "name", value_name = "COMM")]
+    comm: Option<String>,
     /// One JSON object per interval: count, sum_ns, mean_us, p99_us, buckets (low_us, high_us,
     /// count) and lost.
     #[arg(long)]
@@ -44,8 +48,11 @@ pub fn run(args: RunqlatArgs) -> anyhow::Result<ExitCode> {
     if args.count == Some(0) {
         anyhow::bail!("COUNT must be at least 1");
     }
+    if args.comm.as_ref().is_some_and(|c| c.is_empty() || c.len() > 15) {
+        anyhow::bail!("COMM must be 1 to 15 bytes (a thread name's length)");
+    }
     let stop = super::execsnoop::stop_on_ctrl_c()?;
-    let tool = plumb_trace::runqlat(args.pid)?;
+    let tool = plumb_trace::runqlat_named(args.pid, args.comm.as_deref())?;
     let mut err = std::io::stderr();
     let _ = writeln!(err, "Tracing run queue latency... Hit Ctrl-C to end.");
     let stdout = std::io::stdout();
