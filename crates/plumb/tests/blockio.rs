@@ -280,20 +280,24 @@ fn heatmap_io_draws_the_seconds_of_a_direct_io_run() {
     let Some((file, disk)) = scratch("heatmap") else { return };
     let svg = file.with_extension("svg");
     let svg_arg = svg.to_str().unwrap().to_string();
-    let Some(tool) = start(&["heatmap", "io", "-d", "2", "--disk", &disk, "-o", &svg_arg]) else { return };
+    let Some(tool) = start(&["heatmap", "io", "--disk", &disk, "-o", &svg_arg]) else { return };
     let before = completed_ios(&disk);
     direct_io(&file);
     let kernel = completed_ios(&disk) - before;
+    // Stopped by Ctrl-C right after the run, not after a fixed time: on a busy machine the dd
+    // run can outlast any fixed duration.
+    let status = Command::new("kill").args(["-INT", &tool.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
     let (_, stderr) = tool.wait();
     std::fs::remove_file(&file).unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
     std::fs::remove_file(&svg).unwrap();
     assert!(text.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{text}");
     assert!(text.contains(&format!("Block I/O latency on {disk}")), "{text}");
-    assert!(text.contains(" I/O in 2 s; darkest cell: "), "{text}");
+    assert!(text.contains(" s; darkest cell: "), "{text}");
     // Every cell carries its count; together they hold at least the dd run's I/Os.
     let cells: u64 =
         text.split("data-count=\"").skip(1).map(|rest| rest.split('"').next().unwrap().parse::<u64>().unwrap()).sum();
     assert!(cells >= kernel.min(u64::from(2 * BLOCKS)), "cells hold {cells} I/Os, the dd run made {kernel}");
-    assert!(stderr.contains(&format!("({} s, {cells} I/O)", 2)), "{stderr}");
+    assert!(stderr.contains(&format!(" s, {cells} I/O)")), "{stderr}");
 }
