@@ -299,5 +299,49 @@ fn heatmap_io_draws_the_seconds_of_a_direct_io_run() {
     let cells: u64 =
         text.split("data-count=\"").skip(1).map(|rest| rest.split('"').next().unwrap().parse::<u64>().unwrap()).sum();
     assert!(cells >= kernel.min(u64::from(2 * BLOCKS)), "cells hold {cells} I/Os, the dd run made {kernel}");
-    assert!(stderr.contains(&format!(" s, {cells} I/O)")), "{stderr}");
+    assert!(stderr.contains(&format!(" s, {cells} I/O, 0 lost")), "{stderr}");
+}
+
+#[test]
+fn iolatency_filters_by_name_and_pid_at_issue() {
+    use std::io::Write;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((file, disk)) = scratch("filters") else { return };
+    // A shell that becomes dd (same pid) once told to: its pid is known before it does I/O.
+    let second = file.with_extension("second");
+    let script =
+        format!("read go; exec dd if=/dev/zero of={} bs=4k count={BLOCKS} oflag=direct status=none", second.display());
+    let mut shell = Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).spawn().unwrap();
+    let shell_pid = shell.id().to_string();
+    let tools = (
+        start(&["iolatency", "--json", "-d", &disk, "-n", "zzq-no-such", "1"]),
+        start(&["iolatency", "--json", "-d", &disk, "-n", "dd", "1"]),
+        start(&["iolatency", "--json", "-d", &disk, "-p", &shell_pid, "1"]),
+    );
+    let (Some(nothing), Some(by_name), Some(by_pid)) = tools else {
+        let _ = shell.kill();
+        let _ = shell.wait();
+        let _ = std::fs::remove_file(&file);
+        return;
+    };
+    let before = completed_ios(&disk);
+    direct_io(&file);
+    shell.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(shell.wait().unwrap().success());
+    let kernel = completed_ios(&disk) - before;
+    for tool in [&nothing, &by_name, &by_pid] {
+        let status = Command::new("kill").args(["-INT", &tool.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+    let (nothing, by_name, by_pid) =
+        (iolatency_total(&nothing.wait().0), iolatency_total(&by_name.wait().0), iolatency_total(&by_pid.wait().0));
+    std::fs::remove_file(&file).unwrap();
+    std::fs::remove_file(&second).unwrap();
+    eprintln!("on {disk}: /proc/diskstats {kernel} I/Os; -n zzq-no-such {nothing}, -n dd {by_name}, -p {by_pid}");
+    assert_eq!(nothing, 0, "a name nobody has matched {nothing} I/Os");
+    // dd's three runs: BLOCKS writes, BLOCKS reads, then BLOCKS writes by the shell's dd.
+    let dd_ios = u64::from(3 * BLOCKS);
+    assert!(by_name * 100 >= dd_ios * 98, "-n dd counted {by_name} of dd's {dd_ios} I/Os");
+    assert!(by_name <= kernel, "-n dd counted {by_name} I/Os, the disk completed only {kernel}");
+    assert!(within_two_percent(by_pid, u64::from(BLOCKS)), "-p counted {by_pid} of that dd's {BLOCKS} writes");
 }

@@ -196,7 +196,7 @@ fn offcputime_attributes_a_sleep_to_the_sleeping_function_within_10_percent() {
     let pid = sleepy.id().to_string();
     let folded = dir.path().join("off.folded");
     let folded_arg = folded.to_str().unwrap();
-    let Some(tool) = start(&["offcputime", "-p", &pid, "-d", "3", "-o", folded_arg]) else {
+    let Some(tool) = start(&["offcputime", "-p", &pid, "-d", "3", "-o", folded_arg, "--json"]) else {
         let _ = sleepy.kill();
         let _ = sleepy.wait();
         return;
@@ -207,7 +207,7 @@ fn offcputime_attributes_a_sleep_to_the_sleeping_function_within_10_percent() {
     let mut line = String::new();
     BufReader::new(sleepy.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line, "done\n");
-    let (_, stderr) = tool.wait();
+    let (stdout, stderr) = tool.wait();
     drop(stdin);
     assert!(sleepy.wait().unwrap().success());
 
@@ -225,10 +225,75 @@ fn offcputime_attributes_a_sleep_to_the_sleeping_function_within_10_percent() {
             assert!(stack.contains("_[k]"), "the stack ends in kernel frames: {stack}");
         }
     }
+    // --json: one summary object on stdout agreeing with the file.
+    let summary: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(summary["output"], folded_arg, "{summary}");
+    assert_eq!(summary["format"], "folded", "{summary}");
+    assert_eq!(summary["stacks"].as_u64(), Some(text.lines().count() as u64), "{summary}");
+    let file_ns: f64 = text.lines().map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap()).sum();
+    assert_eq!(summary["blocked_ns"].as_f64(), Some(file_ns), "{summary}");
+    for field in ["lost", "lost_table_full", "lost_kernel_stacks", "lost_user_stacks", "missing_kernel_stack_entries"] {
+        assert_eq!(summary[field], 0, "{field}: {summary}");
+    }
     let error = (in_sleepy - SLEPT_NS).abs() / SLEPT_NS;
     assert!(
         error <= 0.10,
         "blocked in sleepy_function {in_sleepy} ns, slept {SLEPT_NS} ns ({:.1}% off)",
         error * 100.0
     );
+}
+
+#[test]
+fn heatmap_runq_filters_by_name_and_prints_the_matrix_as_json() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let napping = stop.clone();
+    // A thread with its own name, waking about 1000 times a second.
+    let napper = std::thread::Builder::new()
+        .name("plumb-napper".to_string())
+        .spawn(move || {
+            while !napping.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+        .unwrap();
+    let svg = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (named_svg, nobody_svg) = (svg("named.svg"), svg("nobody.svg"));
+    let Some(named) = start(&["heatmap", "runq", "-n", "plumb-napper", "-d", "2", "-o", &named_svg, "--json"]) else {
+        stop.store(true, Ordering::Relaxed);
+        let _ = napper.join();
+        return;
+    };
+    let nobody = start(&["heatmap", "runq", "-n", "zzq-no-such", "-d", "2", "-o", &nobody_svg, "--json"]).unwrap();
+    let (named_out, _) = named.wait();
+    let (nobody_out, _) = nobody.wait();
+    stop.store(true, Ordering::Relaxed);
+    napper.join().unwrap();
+    let named: Value = serde_json::from_str(&named_out).unwrap_or_else(|e| panic!("{e}: {named_out}"));
+    let nobody: Value = serde_json::from_str(&nobody_out).unwrap_or_else(|e| panic!("{e}: {nobody_out}"));
+    eprintln!("{named}\n{nobody}");
+    for (j, svg) in [(&named, &named_svg), (&nobody, &nobody_svg)] {
+        assert_eq!(j["source"], "runq", "{j}");
+        assert_eq!(j["output"], svg.as_str(), "{j}");
+        assert_eq!(j["seconds"], 2, "{j}");
+        assert_eq!(j["lost"], 0, "{j}");
+        let buckets = j["buckets"].as_array().unwrap().len();
+        let counts = j["counts"].as_array().unwrap();
+        assert_eq!(counts.len(), 2, "one row of counts per second: {j}");
+        let mut sum = 0;
+        for second in counts {
+            let second = second.as_array().unwrap();
+            assert_eq!(second.len(), buckets, "one count per bucket: {j}");
+            sum += second.iter().map(|n| n.as_u64().unwrap()).sum::<u64>();
+        }
+        assert_eq!(j["total"].as_u64(), Some(sum), "{j}");
+        assert!(std::fs::read_to_string(svg).unwrap().starts_with("<svg"), "{svg}");
+    }
+    let total = named["total"].as_u64().unwrap();
+    assert!(total > 500, "the napper wakes about 2000 times in 2 s; counted {total}");
+    for bucket in named["buckets"].as_array().unwrap() {
+        assert!(bucket["low_us"].as_u64().unwrap() < bucket["high_us"].as_u64().unwrap(), "{bucket}");
+    }
+    assert_eq!(nobody["total"], 0, "a name nobody has matched: {nobody}");
 }

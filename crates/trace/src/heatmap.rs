@@ -140,6 +140,35 @@ impl HeatMap {
     }
 }
 
+impl HeatMap {
+    /// The per-second histogram matrix as JSON: `seconds`, the shown rows' `buckets` (from the
+    /// lowest to the highest slot with any count, each `{low_us, high_us}`, `high_us` exclusive
+    /// and null for an open last slot, as `bounds_us(slot)` gives them), `counts` (one array
+    /// per second, one count per bucket), `total` and `lost`.
+    pub fn json(&self, bounds_us: impl Fn(usize) -> (u64, Option<u64>), lost: u64) -> serde_json::Value {
+        let slots: Vec<usize> = self.rows_shown().map_or_else(Vec::new, |(low, high)| (low..=high).collect());
+        let buckets: Vec<serde_json::Value> = slots
+            .iter()
+            .map(|slot| {
+                let (low, high) = bounds_us(*slot);
+                serde_json::json!({"low_us": low, "high_us": high})
+            })
+            .collect();
+        let counts: Vec<Vec<u64>> =
+            self.columns.iter().map(|c| slots.iter().map(|s| c.get(*s).copied().unwrap_or(0)).collect()).collect();
+        let total = self.columns.iter().flatten().fold(0u64, |sum, n| sum.saturating_add(*n));
+        serde_json::json!({
+            "title": self.title,
+            "unit": self.unit,
+            "seconds": self.columns.len(),
+            "buckets": buckets,
+            "counts": counts,
+            "total": total,
+            "lost": lost,
+        })
+    }
+}
+
 /// Reads the cumulative histogram `read` once a second for `seconds` seconds (or until `stop`,
 /// keeping the second under way) and returns each second's counts, the differences of reads.
 pub fn record_columns(
@@ -203,6 +232,27 @@ mod tests {
     }
 
     #[test]
+    fn json_is_the_matrix_of_shown_rows_per_second() {
+        let bounds = |slot: usize| (10 * slot as u64, (slot < 3).then_some(10 * slot as u64 + 10));
+        let j = sample().json(bounds, 2);
+        assert_eq!(
+            j,
+            serde_json::json!({
+                "title": "Block I/O latency <vda>",
+                "unit": "I/O",
+                "seconds": 3,
+                "buckets": [{"low_us": 20, "high_us": 30}, {"low_us": 30, "high_us": null}],
+                "counts": [[4, 1], [0, 8], [2, 0]],
+                "total": 15,
+                "lost": 2,
+            })
+        );
+        let empty = HeatMap { columns: vec![vec![0; 4]], ..sample() }.json(bounds, 0);
+        assert_eq!(empty["buckets"], serde_json::json!([]));
+        assert_eq!(empty["counts"], serde_json::json!([[]]));
+    }
+
+    #[test]
     fn colours_run_from_white_to_dark_red() {
         assert_eq!(colour(0, 10), "rgb(255,255,255)");
         assert_eq!(colour(10, 10), "rgb(170,20,0)");
@@ -226,6 +276,9 @@ mod tests {
             let cells = columns.iter().flatten().filter(|n| **n > 0).count();
             let map = HeatMap { columns, ..sample() };
             prop_assert_eq!(map.svg().matches("data-count=").count(), cells);
+            let j = map.json(|slot| (slot as u64, Some(slot as u64 + 1)), 0);
+            let summed: u64 = j["counts"].as_array().unwrap().iter().flat_map(|c| c.as_array().unwrap().iter()).map(|n| n.as_u64().unwrap()).sum();
+            prop_assert_eq!(Some(summed), j["total"].as_u64());
         }
     }
 }

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::Error;
 use crate::block::BlockDev;
+use crate::runqlat::comm_words;
 use crate::time::{json_time, line_time};
 
 /// Number of slots in the kernel's histogram (`HIST_SLOTS` in iolatency.bpf.c).
@@ -130,14 +131,20 @@ impl IoHistogram {
     }
 }
 
-/// Which I/O iolatency measures; `Default` is every device, from issue to completion.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which I/O iolatency measures; `Default` is every device and process, from issue to
+/// completion.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IolatencyOptions {
     /// Only this device. Default: every device.
     pub device: Option<BlockDev>,
     /// Include the time queued in the I/O scheduler (from block_rq_insert). Default: false,
     /// from block_rq_issue (the device's own time).
     pub queued: bool,
+    /// Only I/O issued (or, with `queued`, inserted) while this process was current. Default: any.
+    pub pid: Option<u32>,
+    /// Only I/O issued (or inserted) while a thread whose name contains this was current; at
+    /// most the first 15 bytes are compared (a thread name's length). Default: any.
+    pub comm: Option<String>,
 }
 
 /// How an iolatency run prints and ends.
@@ -190,13 +197,19 @@ pub struct Iolatency {
     attached: Instant,
 }
 
-/// Starts iolatency: block_rq_insert, block_rq_issue and block_rq_complete. The device filter
-/// runs in the kernel.
+/// Starts iolatency: block_rq_insert, block_rq_issue and block_rq_complete. The device, pid
+/// and name filters run in the kernel, on the process current at insert/issue (as iosnoop
+/// reports it).
 pub fn iolatency(options: &IolatencyOptions) -> Result<Iolatency, Error> {
+    let words = comm_words(options.comm.as_deref().unwrap_or(""));
     let globals = [
-        ("targ_tgid", Global::U32(0)),
+        ("targ_tgid", Global::U32(options.pid.unwrap_or(0))),
         ("targ_dev", Global::U32(options.device.map_or(0, BlockDev::to_kernel))),
         ("targ_queued", Global::U8(u8::from(options.queued))),
+        ("targ_comm0", Global::U32(words[0])),
+        ("targ_comm1", Global::U32(words[1])),
+        ("targ_comm2", Global::U32(words[2])),
+        ("targ_comm3", Global::U32(words[3])),
     ];
     let tracer = plumb_bpf::load(&objects::IOLATENCY, &globals)?;
     Ok(Iolatency { tracer, attached: Instant::now() })
@@ -212,6 +225,11 @@ impl Iolatency {
     /// The kernel's cumulative histogram now.
     pub fn snapshot(&self) -> Result<IoHistogram, Error> {
         Ok(IoHistogram { slots: self.tracer.percpu_array_sums("hist")? })
+    }
+
+    /// Losses so far (I/Os not timed because the in-flight table was full).
+    pub fn drops(&self) -> Result<Drops, Error> {
+        Ok(self.tracer.drops()?)
     }
 
     /// Prints one histogram per interval until `options.count` intervals or `stop` (the interval

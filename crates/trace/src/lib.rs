@@ -37,7 +37,7 @@ pub use iolatency::{
     IO_SLOTS, IntervalOptions, IoHistogram, Iolatency, IolatencyOptions, IolatencySummary, io_slot_bounds_us, iolatency,
 };
 pub use iosnoop::{IoEvent, IoFilter, Iosnoop, iosnoop};
-pub use offcpu::{OFFCPU_KEY_LEN, OffcpuKey, OffcpuStack, Offcputime, offcpu_profile, offcputime};
+pub use offcpu::{OFFCPU_KEY_LEN, OffcpuKey, OffcpuStack, Offcputime, StacksLost, offcpu_profile, offcputime};
 pub use open::{OpenCall, OpenEvent, OpenFilter};
 pub use record::DecodeError;
 pub use runqlat::{

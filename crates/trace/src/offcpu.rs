@@ -71,6 +71,25 @@ pub struct OffcpuStack {
     pub blocked_ns: u64,
 }
 
+/// Stacks that bpf_get_stackid could not store (`stack_lost` in offcputime.bpf.c), one count per
+/// blocking switch: the stack map was full (-ENOMEM), its hash slot held another stack
+/// (-EEXIST), or the stack could not be read (-EFAULT). A thread without an address space (a
+/// kernel thread, or one exiting) has no user stack, and its missing one is not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StacksLost {
+    /// Kernel stacks not stored.
+    pub kernel: u64,
+    /// User stacks of user threads not stored.
+    pub user: u64,
+}
+
+impl StacksLost {
+    /// Kernel and user stacks lost.
+    pub fn total(&self) -> u64 {
+        self.kernel.saturating_add(self.user)
+    }
+}
+
 /// The loaded and attached offcputime program.
 #[derive(Debug)]
 pub struct Offcputime {
@@ -118,6 +137,13 @@ impl Offcputime {
     /// Losses so far (a full start or sum table).
     pub fn drops(&self) -> Result<Drops, Error> {
         Ok(self.tracer.drops()?)
+    }
+
+    /// Stacks the kernel could not store so far (stack map full, hash slot taken, or unreadable),
+    /// counted per blocking switch; such switches still count, under a missing stack.
+    pub fn stacks_lost(&self) -> Result<StacksLost, Error> {
+        let counts = self.tracer.percpu_array_sums("stack_lost")?;
+        Ok(StacksLost { kernel: counts.first().copied().unwrap_or(0), user: counts.get(1).copied().unwrap_or(0) })
     }
 
     /// How long tracing has run.

@@ -190,9 +190,9 @@ pub fn runqlat_named(pid: Option<u32>, comm: Option<&str>) -> Result<Runqlat, Er
     Ok(Runqlat { tracer })
 }
 
-/// A name pattern as runqlat.bpf.c's `targ_comm0..3`: its first 15 bytes, NUL-padded to 16, as
-/// four native-endian words.
-fn comm_words(comm: &str) -> [u32; 4] {
+/// A name pattern as runqlat.bpf.c's (and iolatency.bpf.c's) `targ_comm0..3`: its first 15
+/// bytes, NUL-padded to 16, as four native-endian words.
+pub(crate) fn comm_words(comm: &str) -> [u32; 4] {
     let mut bytes = [0u8; 16];
     for (slot, byte) in bytes.iter_mut().zip(comm.bytes().take(15)) {
         *slot = byte;

@@ -9,6 +9,9 @@
  * plumb-trace's iolatency.rs: keep HIST_SLOTS and the slot rule in step. Slots: 0 is below 1 us;
  * 1..10 are log2 microseconds [2^(k-1), 2^k) with slot 10 ending at 1000 us; from 11 on they are
  * perf-tools' log2 milliseconds [2^(k-11), 2^(k-10)) ms, so the ms rows match perf-tools' exactly.
+ * The -p and -n filters run at insert/issue on the process current then (as iosnoop records
+ * it); -n (`targ_comm0..3`, 16 NUL-padded bytes as four words, all zero for any) keeps names
+ * that contain it, as runqlat.bpf.c's does: the histogram has no per-process records to filter later.
  */
 #include "plumb.bpf.h"
 
@@ -18,6 +21,7 @@
 const volatile __u32 targ_tgid = 0;   /* 0: every process (the one current at insert/issue) */
 const volatile __u32 targ_dev = 0;    /* 0: every device; else a kernel dev_t (major << 20 | minor) */
 const volatile __u8 targ_queued = 0;  /* 1: measure from block_rq_insert (includes queue time) */
+const volatile __u32 targ_comm0 = 0, targ_comm1 = 0, targ_comm2 = 0, targ_comm3 = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -54,6 +58,30 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
+/* True when the current thread's name contains the -n pattern (or there is none). */
+static __always_inline int comm_matches(void)
+{
+	__u32 words[4] = { targ_comm0, targ_comm1, targ_comm2, targ_comm3 };
+	char name[16] = {};
+	const char *pattern = (const char *)words;
+	int len = 0, i, j;
+
+	if (!targ_comm0)
+		return 1;
+	for (len = 0; len < 15 && pattern[len]; len++)
+		;
+	bpf_get_current_comm(&name, sizeof(name));
+	for (i = 0; i < 16; i++) {
+		for (j = 0; j < 15; j++) {
+			if (j >= len)
+				return 1;
+			if (i + j >= 16 || name[(i + j) & 15] != pattern[j])
+				break;
+		}
+	}
+	return 0;
+}
+
 static __always_inline int remember(struct block_rq_ctx *ctx, int only_if_new)
 {
 	struct block_rq_key key = { .dev = ctx->dev, .pad = 0, .sector = ctx->sector };
@@ -62,6 +90,8 @@ static __always_inline int remember(struct block_rq_ctx *ctx, int only_if_new)
 	if (targ_dev && ctx->dev != targ_dev)
 		return 0;
 	if (targ_tgid && targ_tgid != (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (!comm_matches())
 		return 0;
 	if (only_if_new && bpf_map_lookup_elem(&start, &key))
 		return 0;

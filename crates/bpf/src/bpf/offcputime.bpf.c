@@ -7,7 +7,11 @@
  * now - then is added to `offcpu`. Only blocked switches count (prev_state != TASK_RUNNING):
  * a preempted thread is runnable, not blocked. User space reads `offcpu` and `stacks` at the
  * end (offcpu.rs decodes `struct offcpu_key`: keep the two in step). A full table is counted
- * in `drops`; a stack that could not be stored gets a negative id, shown as missing.
+ * in `drops`; a stack that could not be stored gets a negative id, shown as missing, and is
+ * counted in `stack_lost` (slot 0 kernel, 1 user; a per-CPU array like `drops`): the stack map
+ * full (-ENOMEM), a hash slot taken by another stack (-EEXIST), or no stack read (-EFAULT; for
+ * user stacks only while the thread has an address space: kernel threads and exiting threads,
+ * past exit_mm, have no user stack to lose).
  */
 #include "plumb.bpf.h"
 
@@ -15,12 +19,15 @@
 #define BPF_F_USER_STACK (1ULL << 8)
 #define PERF_MAX_STACK_DEPTH 127
 #define TASK_RUNNING 0
+#define STACK_LOST_KERNEL 0
+#define STACK_LOST_USER 1
 
 static long (*bpf_get_stackid)(void *ctx, void *map, __u64 flags) = (void *)27;
 
 struct task_struct___offcpu {
 	int pid;
 	int tgid;
+	void *mm;
 } __attribute__((preserve_access_index));
 
 struct offcpu_start {
@@ -68,7 +75,22 @@ struct {
 	__uint(max_entries, 4096);
 } events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_lost SEC(".maps");
+
 DEFINE_DROPS
+
+static __always_inline void count_stack_lost(__u32 slot)
+{
+	__u64 *n = bpf_map_lookup_elem(&stack_lost, &slot);
+
+	if (n)
+		*n += 1;
+}
 
 /* sched_switch(bool preempt, struct task_struct *prev, struct task_struct *next,
  *              unsigned int prev_state) */
@@ -87,6 +109,10 @@ int sched_switch(__u64 *ctx)
 		now_start.ts_ns = now;
 		now_start.kernel_stack = (__s32)bpf_get_stackid(ctx, &stacks, 0);
 		now_start.user_stack = (__s32)bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		if (now_start.kernel_stack < 0)
+			count_stack_lost(STACK_LOST_KERNEL);
+		if (now_start.user_stack < 0 && prev->mm)
+			count_stack_lost(STACK_LOST_USER);
 		bpf_get_current_comm(&now_start.comm, sizeof(now_start.comm));
 		if (bpf_map_update_elem(&start, &pid, &now_start, BPF_ANY))
 			count_drop(DROP_TABLE_FULL);

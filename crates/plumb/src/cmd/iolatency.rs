@@ -23,6 +23,7 @@ use plumb_trace::{BlockDev, IntervalOptions, IolatencyOptions};
 ///   plumb iolatency               a histogram every second until Ctrl-C
 ///   plumb iolatency -Q 5 2        two 5-second histograms, including queue time
 ///   plumb iolatency -d vda --json 1 10   ten 1-second histograms of vda, as JSON lines
+///   plumb iolatency -n postgres 5        I/O issued by threads named *postgres*
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct IolatencyArgs {
@@ -32,6 +33,14 @@ pub struct IolatencyArgs {
     /// Include the time queued in the I/O scheduler (from block_rq_insert).
     #[arg(short = 'Q', long = "queued")]
     queued: bool,
+    /// Only I/O issued (with -Q: inserted) while this process was on CPU, as iosnoop shows
+    /// it (writeback from the page cache is issued by kernel flusher threads, not the writer).
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pid: Option<u32>,
+    /// Only I/O issued (with -Q: inserted) by threads whose name contains this (at most 15
+    /// bytes, a thread name's length).
+    #[arg(short = 'n', long = "name", value_name = "COMM")]
+    comm: Option<String>,
     /// One JSON object per interval (time, interval_s, total, buckets with low_ms, high_ms,
     /// low_us, high_us and count), then a summary object.
     #[arg(long)]
@@ -54,13 +63,23 @@ pub fn run(args: IolatencyArgs) -> anyhow::Result<ExitCode> {
         Some(name) => Some(BlockDev::resolve(name).context("-d")?),
         None => None,
     };
+    if args.comm.as_ref().is_some_and(|c| c.is_empty() || c.len() > 15) {
+        anyhow::bail!("-n COMM must be 1 to 15 bytes (a thread name's length)");
+    }
     let stop = super::execsnoop::stop_on_ctrl_c()?;
-    let tool = plumb_trace::iolatency(&IolatencyOptions { device, queued: args.queued })?;
+    let options = IolatencyOptions { device, queued: args.queued, pid: args.pid, comm: args.comm.clone() };
+    let tool = plumb_trace::iolatency(&options)?;
     let mut err = std::io::stderr();
-    let what = match (&args.device, device) {
+    let mut what = match (&args.device, device) {
         (Some(name), Some(dev)) => format!("block I/O on {name} ({dev})"),
         _ => "block I/O".to_string(),
     };
+    if let Some(pid) = args.pid {
+        what.push_str(&format!(" of pid {pid}"));
+    }
+    if let Some(comm) = &args.comm {
+        what.push_str(&format!(" of threads named *{comm}*"));
+    }
     let _ = writeln!(err, "Tracing {what}... Hit Ctrl-C to end.");
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -21,8 +21,9 @@ use super::profile_output::{Output, OutputFormat, write_profile};
 /// User stacks are walked by the kernel through frame pointers only: code built without them
 /// (most distribution libraries, -fomit-frame-pointer) gives short or truncated user stacks,
 /// and a function that calls such a library can be missing from its own stack. A process that
-/// exits before the end has its user frames shown as addresses. Runs for SECONDS or until
-/// Ctrl-C. Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.
+/// exits before the end has its user frames shown as addresses. Stacks the kernel could not
+/// store (stack map full, hash slot taken, unreadable) are counted in the kernel and printed at
+/// the end; their time stays, under [missing kernel stack]. Runs for SECONDS or until Ctrl-C. Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.
 ///
 /// Examples:
 ///   plumb offcputime -d 10                     everything, 10 s, to profile.svg
@@ -47,12 +48,19 @@ pub struct OffcputimeArgs {
     /// Output format. Default: from the file's extension, else svg.
     #[arg(long, value_enum, value_name = "FORMAT")]
     format: Option<OutputFormat>,
+    /// Print a one-object JSON summary on standard output (output, format, stacks, blocked_ns,
+    /// lost counts) instead of the summary line on standard error.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `plumb offcputime`.
 pub fn run(args: OffcputimeArgs) -> anyhow::Result<ExitCode> {
     let duration = super::execsnoop::seconds(args.duration)?;
     let output = Output::choose(args.output.as_deref(), args.format)?;
+    if args.json && output.is_stdout() {
+        anyhow::bail!("--json prints the summary on standard output: give -o FILE");
+    }
     let stop = super::execsnoop::stop_on_ctrl_c()?;
     let start_unix_nanos = jiff::Timestamp::now().as_nanosecond().try_into().ok();
     let tool = plumb_trace::offcputime(args.pid)?;
@@ -65,6 +73,9 @@ pub fn run(args: OffcputimeArgs) -> anyhow::Result<ExitCode> {
         stacks.retain(|stack| stack.key.comm.contains(comm.as_str()));
     }
     let drops = tool.drops()?;
+    let stacks_lost = tool.stacks_lost()?;
+    // Entries whose kernel stack was not stored: their time is shown under [missing kernel stack].
+    let missing_kernel = stacks.iter().filter(|s| s.kernel.is_none()).count();
     let meta = ProfileMeta {
         start_unix_nanos,
         duration: Some(elapsed),
@@ -77,14 +88,35 @@ pub fn run(args: OffcputimeArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(err, "plumb: {warning}");
     }
     write_profile(&profile, &output, Some("Off-CPU Time Flame Graph"))?;
+    if args.json {
+        let summary = serde_json::json!({
+            "output": output.describe(),
+            "format": output.format.name(),
+            "event": "off-cpu",
+            "duration_secs": elapsed.as_secs_f64(),
+            "stacks": profile.stack_count(),
+            "blocked_ns": profile.total(),
+            "lost": drops.total().saturating_add(stacks_lost.total()),
+            "lost_table_full": drops.table_full,
+            "lost_kernel_stacks": stacks_lost.kernel,
+            "lost_user_stacks": stacks_lost.user,
+            "missing_kernel_stack_entries": missing_kernel,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let _ = writeln!(
         err,
-        "offcputime: {} stacks, {:.3} s blocked, written to {} ({}); {} lost (table full)",
+        "offcputime: {} stacks, {:.3} s blocked, written to {} ({}); {} lost (table full), \
+         stacks not stored: {} kernel, {} user ({} entries under [missing kernel stack])",
         profile.stack_count(),
         profile.total() as f64 / 1e9,
         output.describe(),
         output.format.name(),
-        drops.total()
+        drops.total(),
+        stacks_lost.kernel,
+        stacks_lost.user,
+        missing_kernel
     );
     Ok(ExitCode::SUCCESS)
 }
