@@ -5,84 +5,20 @@
 //! load BPF programs: where the kernel refuses (not root, no BTF) they skip with the reason, and
 //! fail instead under `PLUMB_REQUIRE_PRIVILEGED=1`.
 
-use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, mpsc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+mod common;
+
+use common::tracer::{json_lines, required, start};
+
 /// 4 KiB blocks written, then read, by `dd` with O_DIRECT.
 const BLOCKS: u32 = 2000;
-
-fn required() -> bool {
-    std::env::var("PLUMB_REQUIRE_PRIVILEGED").as_deref() == Ok("1")
-}
-
-/// A running plumb tool whose stderr is watched for its "Tracing" line.
-struct Tool {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-/// Starts `plumb ARGS` and waits until it is tracing; `None` (after printing why) when BPF is
-/// not available here and CI does not require it.
-fn start(args: &[&str]) -> Option<Tool> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.starts_with("Tracing ") => return Some(Tool { child, stderr: rx }),
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().unwrap();
-                let why = seen.join("\n");
-                assert!(!required(), "PLUMB_REQUIRE_PRIVILEGED=1 but `plumb {args:?}` did not start ({status}): {why}");
-                assert!(
-                    why.contains("refused") || why.contains("BTF") || why.contains("tracefs"),
-                    "`plumb {args:?}` failed for a reason other than permissions: {why}"
-                );
-                eprintln!("skipping: BPF tracing is not available here: {why}");
-                return None;
-            }
-        }
-    }
-}
-
-impl Tool {
-    /// Waits for the tool to exit (successfully) and returns stdout and the rest of stderr.
-    fn wait(mut self) -> (String, String) {
-        let mut stdout = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-        let status = self.child.wait().unwrap();
-        let stderr: Vec<String> = self.stderr.iter().collect();
-        assert!(status.success(), "exit {status}: {}", stderr.join("\n"));
-        (stdout, stderr.join("\n"))
-    }
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
 
 /// The whole disk holding `path`, by name (`vda`; a partition resolves to its disk, as the
 /// block tracepoints report the disk); `None` when it is not on a block device.
@@ -197,8 +133,7 @@ fn iolatency_and_iosnoop_count_every_completed_io_of_a_direct_io_run() {
     let (kernel, to) = (completed_ios(&disk) - before, unix_now());
     // Both stop at once, right after the second diskstats read.
     for tool in [&latency, &snoop] {
-        let status = Command::new("kill").args(["-INT", &tool.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
+        tool.interrupt();
     }
     let window = started.elapsed();
     let (latency_out, latency_err) = latency.wait();
@@ -286,8 +221,7 @@ fn heatmap_io_draws_the_seconds_of_a_direct_io_run() {
     let kernel = completed_ios(&disk) - before;
     // Stopped by Ctrl-C right after the run, not after a fixed time: on a busy machine the dd
     // run can outlast any fixed duration.
-    let status = Command::new("kill").args(["-INT", &tool.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    tool.interrupt();
     let (_, stderr) = tool.wait();
     std::fs::remove_file(&file).unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
@@ -330,8 +264,7 @@ fn iolatency_filters_by_name_and_pid_at_issue() {
     assert!(shell.wait().unwrap().success());
     let kernel = completed_ios(&disk) - before;
     for tool in [&nothing, &by_name, &by_pid] {
-        let status = Command::new("kill").args(["-INT", &tool.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
+        tool.interrupt();
     }
     let (nothing, by_name, by_pid) =
         (iolatency_total(&nothing.wait().0), iolatency_total(&by_name.wait().0), iolatency_total(&by_pid.wait().0));

@@ -4,81 +4,22 @@
 //! root, no BTF) they skip with the reason, and fail instead under `PLUMB_REQUIRE_PRIVILEGED=1`.
 //! The tests take a lock so that one's busy threads never disturb the other's timing.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
+
+mod common;
+
+use common::tracer::{required, start};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn required() -> bool {
-    std::env::var("PLUMB_REQUIRE_PRIVILEGED").as_deref() == Ok("1")
-}
-
-/// A running plumb tool whose stderr is watched for its "Tracing" line.
-struct Tool {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-/// Starts `plumb ARGS` and waits until it is tracing; `None` (after printing why) when BPF is
-/// not available here and CI does not require it.
-fn start(args: &[&str]) -> Option<Tool> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.starts_with("Tracing ") => return Some(Tool { child, stderr: rx }),
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().unwrap();
-                let why = seen.join("\n");
-                assert!(!required(), "PLUMB_REQUIRE_PRIVILEGED=1 but `plumb {args:?}` did not start ({status}): {why}");
-                assert!(
-                    why.contains("refused") || why.contains("BTF") || why.contains("tracefs"),
-                    "`plumb {args:?}` failed for a reason other than permissions: {why}"
-                );
-                eprintln!("skipping: BPF tracing is not available here: {why}");
-                return None;
-            }
-        }
-    }
-}
-
-impl Tool {
-    /// Waits for the tool to stop by itself; returns stdout and the rest of stderr.
-    fn wait(mut self) -> (String, String) {
-        let mut stdout = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-        let status = self.child.wait().unwrap();
-        let stderr: Vec<String> = self.stderr.iter().collect();
-        assert!(status.success(), "plumb failed: {}", stderr.join("\n"));
-        (stdout, stderr.join("\n"))
-    }
 }
 
 /// Threads of this test process: `spinners` busy loops, and one that naps 1 ms at a time so

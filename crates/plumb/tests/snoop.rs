@@ -4,88 +4,15 @@
 //! BTF) they skip with the reason, and fail instead under `PLUMB_REQUIRE_PRIVILEGED=1`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
+mod common;
+
+use common::tracer::{json_lines, start};
+
 const BURST: usize = 500;
-
-/// A running snoop tool whose stderr is watched for its "Tracing" line.
-struct Snoop {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-fn required() -> bool {
-    std::env::var("PLUMB_REQUIRE_PRIVILEGED").as_deref() == Ok("1")
-}
-
-/// Starts `plumb ARGS` and waits until it is tracing; `None` (after printing why) when BPF is
-/// not available here and CI does not require it.
-fn start(args: &[&str]) -> Option<Snoop> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.starts_with("Tracing ") => return Some(Snoop { child, stderr: rx }),
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().unwrap();
-                let why = seen.join("\n");
-                assert!(!required(), "PLUMB_REQUIRE_PRIVILEGED=1 but `plumb {args:?}` did not start ({status}): {why}");
-                assert!(
-                    why.contains("refused") || why.contains("BTF") || why.contains("tracefs"),
-                    "`plumb {args:?}` failed for a reason other than permissions: {why}"
-                );
-                eprintln!("skipping: BPF tracing is not available here: {why}");
-                return None;
-            }
-        }
-    }
-}
-
-impl Snoop {
-    /// Sends Ctrl-C (unless `interrupt` is false: the tool stops by itself) and returns stdout
-    /// and the rest of stderr.
-    fn finish(mut self, interrupt: bool) -> (String, String) {
-        // Let the last events cross the ring buffer before the stop.
-        std::thread::sleep(Duration::from_millis(300));
-        if interrupt {
-            let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
-            assert!(status.success());
-        }
-        let mut stdout = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-        let status = self.child.wait().unwrap();
-        let stderr: Vec<String> = self.stderr.iter().collect();
-        assert!(status.success(), "exit {status}: {}", stderr.join("\n"));
-        (stdout, stderr.join("\n"))
-    }
-}
-
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
 
 /// The final summary object; asserts it reports no loss.
 fn assert_nothing_lost(lines: &[Value], stderr: &str) {

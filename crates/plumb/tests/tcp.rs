@@ -6,86 +6,28 @@
 //! (this kernel has no sch_netem). Where BPF is refused the tests skip with the reason, and fail
 //! instead under `PLUMB_REQUIRE_PRIVILEGED=1`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+
+use common::tracer::{Tracer, json_lines, start};
 
 const SENT: usize = 100_000;
 const REPLY: usize = 2_000;
 /// The SYN and the FIN take a sequence number each, which `bytes_acked`/`bytes_received` count.
 const SEQ_SLACK: u64 = 2;
 
-fn required() -> bool {
-    std::env::var("PLUMB_REQUIRE_PRIVILEGED").as_deref() == Ok("1")
-}
-
-/// A running `plumb` tool, started and past its "Tracing" line.
-struct Tool {
-    child: Child,
-    stderr: mpsc::Receiver<String>,
-}
-
-/// Starts `plumb ARGS` and waits until it traces; `None` (after printing why) when BPF is not
-/// available and CI does not require it.
-fn start(args: &[&str]) -> Option<Tool> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumb"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.starts_with("Tracing ") => return Some(Tool { child, stderr: rx }),
-            Ok(line) => seen.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().unwrap();
-                let why = seen.join("\n");
-                assert!(!required(), "PLUMB_REQUIRE_PRIVILEGED=1 but `plumb {args:?}` did not start ({status}): {why}");
-                assert!(
-                    why.contains("refused") || why.contains("BTF") || why.contains("tracefs"),
-                    "`plumb {args:?}` failed for a reason other than permissions: {why}"
-                );
-                eprintln!("skipping: BPF tracing is not available here: {why}");
-                return None;
-            }
-        }
-    }
-}
-
-impl Tool {
-    /// Sends Ctrl-C, checks the clean exit and the loss line, and returns the JSON lines.
-    fn finish(mut self) -> Vec<Value> {
-        std::thread::sleep(Duration::from_millis(300));
-        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let mut stdout = String::new();
-        self.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-        let status = self.child.wait().unwrap();
-        let stderr: Vec<String> = self.stderr.iter().collect();
-        assert!(status.success(), "exit {status}: {}", stderr.join("\n"));
-        assert!(stderr.iter().any(|l| l.contains(" lost (ring buffer full: ")), "{stderr:?}");
-        let lines: Vec<Value> =
-            stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
-        assert!(lines.last().is_some_and(|l| l["summary"]["lost"].is_u64()), "no summary: {stdout}");
-        lines
-    }
+/// Sends Ctrl-C, checks the clean exit and the loss line, and returns the JSON lines.
+fn finish(tool: Tracer) -> Vec<Value> {
+    let (stdout, stderr) = tool.finish(true);
+    assert!(stderr.lines().any(|l| l.contains(" lost (ring buffer full: ")), "{stderr:?}");
+    let lines = json_lines(&stdout);
+    assert!(lines.last().is_some_and(|l| l["summary"]["lost"].is_u64()), "no summary: {stdout}");
+    lines
 }
 
 fn endpoint(event: &Value, side: &str) -> Option<SocketAddr> {
@@ -117,7 +59,7 @@ fn tcplife_reports_a_loopback_session_with_its_bytes_and_duration() {
     drop(server);
     let took = began.elapsed();
     std::thread::sleep(Duration::from_millis(200));
-    let lines = tool.finish();
+    let lines = finish(tool);
 
     let find = |local: SocketAddr, remote: SocketAddr| {
         lines
@@ -154,7 +96,7 @@ fn tcpretrans_reports_the_syn_resent_to_a_full_accept_queue() {
         assert!(held.len() < 10_000, "the accept queue never filled");
     };
     assert_eq!(blocked.kind(), std::io::ErrorKind::TimedOut, "{blocked}");
-    let lines = tool.finish();
+    let lines = finish(tool);
     let resent: Vec<&Value> = lines.iter().filter(|e| endpoint(e, "remote") == Some(target)).collect();
     assert!(!resent.is_empty(), "no retransmission to {target} after {} queued connections: {lines:?}", held.len());
     for event in resent {

@@ -9,6 +9,7 @@ pub mod listening;
 pub mod machine;
 pub mod plumb;
 pub mod sysstat;
+pub mod tracer;
 
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
