@@ -149,20 +149,12 @@ pub fn recorder(host: Option<String>) -> Profiler {
                 request.duration_secs
             )));
         }
-        let failed = |e: plumb_profile::Error| ProfileFailure::Failed(format!("cannot write the profile: {e}"));
-        let (content_type, body) = match request.format.as_str() {
-            "folded" => (
-                "text/plain; charset=utf-8",
-                plumb_profile::folded::to_folded(&profile, &plumb_profile::folded::FoldedOptions::default())
-                    .into_bytes(),
-            ),
-            "pprof" => ("application/octet-stream", plumb_profile::pprof::to_pprof(&profile).map_err(failed)?),
-            "speedscope" => ("application/json", plumb_profile::speedscope::to_speedscope(&profile).map_err(failed)?),
-            _ => (
-                "image/svg+xml",
-                plumb_profile::svg::to_svg(&profile, &plumb_profile::svg::SvgOptions::default()).map_err(failed)?,
-            ),
-        };
+        // check() accepted the name, so it is one of the formats.
+        let format =
+            plumb_profile::OutputFormat::from_name(&request.format).unwrap_or(plumb_profile::OutputFormat::Svg);
+        let body = plumb_profile::render(&profile, format, None)
+            .map_err(|e| ProfileFailure::Failed(format!("cannot write the profile: {e}")))?;
+        let content_type = format.content_type();
         Ok(ProfileReply { content_type, body })
     })
 }

@@ -20,6 +20,7 @@ mod error;
 pub mod folded;
 pub mod model;
 pub mod pprof;
+pub mod render;
 pub mod speedscope;
 pub mod svg;
 
@@ -28,3 +29,4 @@ pub use error::{Error, Result};
 pub use model::{
     Frame, FrameId, FrameKind, FunctionSummary, Profile, ProfileMeta, Sampling, TaskRoots, WeightUnit, task_root_frames,
 };
+pub use render::{OutputFormat, render};

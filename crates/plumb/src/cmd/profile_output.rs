@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use plumb_profile::Profile;
-use plumb_profile::folded::{FoldedOptions, write_folded};
-use plumb_profile::svg::{Layout, SvgOptions, write_svg};
 
 /// The formats a profile can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,12 +25,17 @@ pub enum OutputFormat {
 impl OutputFormat {
     /// The format's name.
     pub fn name(self) -> &'static str {
+        self.library().name()
+    }
+
+    /// The same format in plumb-profile.
+    pub fn library(self) -> plumb_profile::OutputFormat {
         match self {
-            OutputFormat::Svg => "svg",
-            OutputFormat::Icicle => "icicle",
-            OutputFormat::Folded => "folded",
-            OutputFormat::Pprof => "pprof",
-            OutputFormat::Speedscope => "speedscope",
+            OutputFormat::Svg => plumb_profile::OutputFormat::Svg,
+            OutputFormat::Icicle => plumb_profile::OutputFormat::Icicle,
+            OutputFormat::Folded => plumb_profile::OutputFormat::Folded,
+            OutputFormat::Pprof => plumb_profile::OutputFormat::Pprof,
+            OutputFormat::Speedscope => plumb_profile::OutputFormat::Speedscope,
         }
     }
 
@@ -118,23 +121,7 @@ pub fn write_profile(profile: &Profile, output: &Output, title: Option<&str>) ->
 
 /// The bytes of `profile` in `format`.
 pub fn render(profile: &Profile, format: OutputFormat, title: Option<&str>) -> anyhow::Result<Vec<u8>> {
-    let svg = |layout| {
-        let options = SvgOptions { layout, title: title.map(str::to_string), ..SvgOptions::default() };
-        let mut bytes = Vec::new();
-        write_svg(profile, &options, &mut bytes).map(|()| bytes)
-    };
-    let bytes = match format {
-        OutputFormat::Svg => svg(Layout::Flame)?,
-        OutputFormat::Icicle => svg(Layout::Icicle)?,
-        OutputFormat::Folded => {
-            let mut bytes = Vec::new();
-            write_folded(profile, &FoldedOptions::default(), &mut bytes)?;
-            bytes
-        }
-        OutputFormat::Pprof => plumb_profile::pprof::to_pprof(profile)?,
-        OutputFormat::Speedscope => plumb_profile::speedscope::to_speedscope(profile)?,
-    };
-    Ok(bytes)
+    Ok(plumb_profile::render(profile, format.library(), title)?)
 }
 
 #[cfg(test)]
