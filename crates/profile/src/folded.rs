@@ -51,8 +51,15 @@ pub fn deannotate(name: &str) -> (&str, FrameKind) {
 }
 
 /// Appends a frame's folded form (sanitised, annotated if asked) to `line`.
+///
+/// Folded lines are split on whitespace, and readers (inferno among them) trim them, so a name's
+/// leading and trailing whitespace is dropped, and a name with nothing else is `[unknown]`.
 fn push_frame(line: &mut String, frame: &Frame, options: &FoldedOptions) {
-    for c in frame.name.chars() {
+    let name = frame.name.trim();
+    if name.is_empty() {
+        line.push_str("[unknown]");
+    }
+    for c in name.chars() {
         line.push(match c {
             ';' => ',',
             '\n' | '\r' => ' ',
@@ -84,6 +91,11 @@ pub fn folded_lines(profile: &Profile, options: &FoldedOptions) -> Vec<String> {
                     line.push(';');
                 }
                 push_frame(&mut line, frame, options);
+            }
+            // A line starting "# " is a comment to every reader of folded stacks: a first frame
+            // named "#" or "# ..." has its '#' written as "[#]".
+            if line.starts_with('#') && matches!(line[1..].chars().next(), None | Some(' ')) {
+                line.replace_range(0..1, "[#]");
             }
             line.push(' ');
             line.push_str(&weight.to_string());
@@ -276,6 +288,24 @@ mod tests {
                 (9, BadLineReason::BadCount)
             ]
         );
+    }
+
+    #[test]
+    fn blank_names_and_outer_whitespace_do_not_break_lines() {
+        let mut profile = Profile::default();
+        profile.add_stack(&[Frame::user(" "), Frame::user(" main "), Frame::user("\u{3000}")], 2);
+        let text = to_folded(&profile, &FoldedOptions::default());
+        assert_eq!(text, "[unknown];main;[unknown] 2\n");
+        let read = parse_folded(text.as_bytes());
+        assert!(read.bad_lines.is_empty());
+        assert_eq!(read.profile.total(), 2);
+        let mut profile = Profile::default();
+        profile.add_stack(&[Frame::user("#")], 1);
+        profile.add_stack(&[Frame::user("# x"), Frame::user("y")], 1);
+        profile.add_stack(&[Frame::user("#x")], 1);
+        let text = to_folded(&profile, &FoldedOptions::default());
+        assert_eq!(text, "#x 1\n[#] 1\n[#] x;y 1\n");
+        assert_eq!(parse_folded(text.as_bytes()).profile.total(), 3);
     }
 
     #[test]
