@@ -8,6 +8,7 @@
 //! module files are held open.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -423,9 +424,12 @@ impl Symbolizer {
     pub fn symbolize_kernel(&mut self, addrs: &[u64]) -> Vec<Vec<Frame>> {
         if self.kallsyms.is_none() {
             let path = self.options.kallsyms.clone();
-            let table = match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    let (table, _) = Kallsyms::parse(&text);
+            // /proc files have no size: start with room for a typical kallsyms (about 5 MiB).
+            let mut text = Vec::with_capacity(8 << 20);
+            let read = std::fs::File::open(&path).and_then(|mut file| file.read_to_end(&mut text));
+            let table = match read {
+                Ok(_) => {
+                    let (table, _) = Kallsyms::parse(text);
                     if table.hidden() {
                         self.warn(format!(
                             "{}: addresses hidden (kernel.kptr_restrict; run as root or with CAP_SYSLOG)",
@@ -446,7 +450,7 @@ impl Symbolizer {
         for &addr in addrs {
             let found = self.kallsyms.as_ref().and_then(|t| t.lookup(addr));
             frames.push(match found {
-                Some((symbol, _)) => vec![Frame::new(symbol.name.clone(), symbol.module.clone(), FrameKind::Kernel)],
+                Some((symbol, _)) => vec![Frame::new(symbol.name, symbol.module, FrameKind::Kernel)],
                 None => {
                     unresolved += 1;
                     vec![Frame::new("[unknown]", KERNEL_MODULE, FrameKind::Kernel)]
