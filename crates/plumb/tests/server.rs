@@ -337,3 +337,24 @@ fn remote_write_out_of_order_samples_are_counted_by_reason() {
     let points: usize = stored.iter().map(|s| s["values"].as_array().unwrap().len()).sum();
     assert_eq!(points, 7);
 }
+
+#[test]
+fn a_second_server_on_one_data_directory_is_refused_and_the_first_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let first = start(&["server", "--data", data]);
+    let second = Command::new(env!("CARGO_BIN_EXE_plumb"))
+        .args(["server", "--data", data, "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "a second server opened {data}: {stderr}");
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "not one line: {stderr}");
+    let (status, _) = http(&first.addr, "GET", "/api/v1/tags", b"");
+    assert_eq!(status, 200);
+    // The offline tool is refused too while the server holds the directory.
+    let tool = Command::new(env!("CARGO_BIN_EXE_plumb")).args(["tsdb", "stats", "--data", data]).output().unwrap();
+    assert!(!tool.status.success());
+    assert!(String::from_utf8_lossy(&tool.stderr).contains("in use by another process"));
+}

@@ -1,7 +1,8 @@
 //! The database: the head, its WAL and the on-disk blocks as one store.
 //!
-//! A data directory holds `wal/` (the head's write-ahead log) and one directory per block
-//! (`docs/format/README.md`). [`Db::open`] removes what a crash left (`*.tmp`, `*.deleted`),
+//! A data directory holds `wal/` (the head's write-ahead log), one directory per block
+//! (`docs/format/README.md`) and `LOCK`, which an open store holds locked so that a second
+//! process (a second server, `plumb tsdb`) cannot open it. [`Db::open`] removes what a crash left (`*.tmp`, `*.deleted`),
 //! opens every block (a damaged one is reported in [`OpenReport`] and skipped) and replays the
 //! WAL into the head, skipping samples blocks already hold. [`Db::append`] goes to the head;
 //! [`Db::read`] merges the blocks and the head per series. [`Db::compact`] (`compact.rs`) moves
@@ -41,6 +42,8 @@ pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 3600 * 1000;
 pub const WAL_DIR: &str = "wal";
 /// The name of the directory the head spills its full chunks to (a cache, emptied at open).
 pub const HEAD_CHUNKS_DIR: &str = "head_chunks";
+/// The name of the file a running store holds a lock on, so no second process opens the directory.
+pub const LOCK_FILE: &str = "LOCK";
 /// The suffix a block directory gets while retention deletes it.
 pub const DELETED_SUFFIX: &str = ".deleted";
 
@@ -89,6 +92,12 @@ pub enum DbError {
     /// An option is out of its range.
     #[error("bad option: {0}")]
     Options(String),
+    /// Another open store (in this or another process) holds the directory's lock.
+    #[error("{} is in use by another process (it holds a lock on {}); stop that one first", dir.display(), dir.join(LOCK_FILE).display())]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+    },
 }
 
 /// What [`Db::open`] found.
@@ -113,6 +122,27 @@ pub struct Db {
     head: Head,
     /// Open blocks, ordered by first timestamp.
     blocks: Vec<Block>,
+    /// The data directory's lock file, locked exclusively while the store is open; the kernel
+    /// drops the lock when the file is closed, also when the process dies.
+    _lock: std::fs::File,
+}
+
+/// Opens the data directory's lock file and locks it exclusively (flock), or fails with
+/// [`DbError::Locked`] when another open store holds it. Two processes writing one WAL and
+/// compacting the same head into blocks would corrupt the store.
+fn lock_dir(dir: &Path) -> Result<std::fs::File, DbError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| DbError::Io { op: "opening", path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(DbError::Locked { dir: dir.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(source)) => Err(DbError::Io { op: "locking", path, source }),
+    }
 }
 
 impl Db {
@@ -126,6 +156,7 @@ impl Db {
             )));
         }
         std::fs::create_dir_all(dir).map_err(|source| DbError::Io { op: "creating", path: dir.into(), source })?;
+        let lock = lock_dir(dir)?;
         let mut report = OpenReport {
             leftovers_removed: cleanup_tmp(dir)? + retention::cleanup_deleted(dir)?,
             ..OpenReport::default()
@@ -144,7 +175,7 @@ impl Db {
             Head::open_spilling(&dir.join(WAL_DIR), &dir.join(HEAD_CHUNKS_DIR), opts.wal.clone(), min_valid)?;
         report.replay = replay;
         report.elapsed = started.elapsed();
-        Ok((Db { dir: dir.to_path_buf(), opts, head, blocks }, report))
+        Ok((Db { dir: dir.to_path_buf(), opts, head, blocks, _lock: lock }, report))
     }
 
     /// Appends to the head; see [`Head::append`].

@@ -316,3 +316,16 @@ fn a_compaction_in_steps_lets_appends_and_reads_go_on_while_the_block_is_written
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     check(&db, 320_000);
 }
+
+#[test]
+fn a_second_open_of_one_directory_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    match Db::open(dir.path(), opts()) {
+        Err(e @ DbError::Locked { .. }) => assert!(e.to_string().contains("in use by another process"), "{e}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a second store opened a directory in use"),
+    }
+    drop(db);
+    let (_db, _) = Db::open(dir.path(), opts()).unwrap();
+}
