@@ -7,17 +7,14 @@
 //! start ([`IoFilter`] carries it), falling back to `major,minor`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use plumb_bpf::{Global, MonotonicClock, Tracer, objects};
+use plumb_bpf::{Global, MonotonicClock, objects};
 use serde_json::json;
 
 use crate::Error;
 use crate::block::BlockDev;
 use crate::record::{DecodeError, c_string_at, i32_at, u32_at, u64_at};
-use crate::snoop::{RunOptions, Summary};
+use crate::snoop::{Snoop, SnoopEvent};
 use crate::time::{json_time, line_time};
 
 /// Layout of `struct io_event` (crates/bpf/src/bpf/iosnoop.bpf.c): start_ns u64 @0, end_ns @8,
@@ -146,16 +143,29 @@ impl IoFilter {
     }
 }
 
-/// How long one wait on the ring lasts before the stop flag and the deadline are checked.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
-
-/// The loaded and attached iosnoop program, ready to [`run`](Iosnoop::run).
-#[derive(Debug)]
-pub struct Iosnoop {
-    tracer: Tracer,
-    filter: IoFilter,
-    clock: MonotonicClock,
+impl SnoopEvent for IoEvent {
+    type Filter = IoFilter;
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        IoEvent::decode(bytes)
+    }
+    fn passes(&self, filter: &IoFilter) -> bool {
+        filter.matches(self)
+    }
+    fn header() -> String {
+        IoEvent::header()
+    }
+    fn line(&self, clock: &MonotonicClock, filter: &IoFilter) -> String {
+        let (start, end) = (clock.to_unix_ns(self.start_ns), clock.to_unix_ns(self.end_ns));
+        IoEvent::line(self, start, end, &filter.device_name(self.dev))
+    }
+    fn json(&self, clock: &MonotonicClock, filter: &IoFilter) -> serde_json::Value {
+        let (start, end) = (clock.to_unix_ns(self.start_ns), clock.to_unix_ns(self.end_ns));
+        IoEvent::json(self, start, end, &filter.device_name(self.dev))
+    }
 }
+
+/// The loaded and attached iosnoop program: the shared snoop loop over [`IoEvent`]s.
+pub type Iosnoop = Snoop<IoEvent>;
 
 /// Starts iosnoop: block_rq_insert, block_rq_issue and block_rq_complete. The device and pid
 /// filters run in the kernel; the command-name filter here.
@@ -166,73 +176,7 @@ pub fn iosnoop(filter: IoFilter) -> Result<Iosnoop, Error> {
         ("targ_queued", Global::U8(u8::from(filter.queued))),
     ];
     let tracer = plumb_bpf::load(&objects::IOSNOOP, &globals)?;
-    Ok(Iosnoop { tracer, filter, clock: MonotonicClock::now() })
-}
-
-impl Iosnoop {
-    /// Prints one line (or JSON object) per completed I/O until `stop` is set or
-    /// `options.duration` passes, then returns the counts (a `--json` run ends with the summary
-    /// object). After the stop the ring is drained once more.
-    pub fn run(&mut self, options: &RunOptions, stop: &AtomicBool, out: &mut dyn Write) -> Result<Summary, Error> {
-        let deadline = options.duration.map(|d| Instant::now() + d);
-        let mut summary = Summary { tool: "iosnoop", ..Summary::default() };
-        if !options.json {
-            writeln!(out, "{}", IoEvent::header()).and_then(|()| out.flush()).map_err(Error::Output)?;
-        }
-        loop {
-            let stopping = stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
-            let timeout = match deadline {
-                Some(d) => POLL_INTERVAL.min(d.saturating_duration_since(Instant::now())),
-                None => POLL_INTERVAL,
-            };
-            self.read_batch(if stopping { Duration::ZERO } else { timeout }, options.json, out, &mut summary)?;
-            if stopping {
-                break;
-            }
-        }
-        summary.drops = self.tracer.drops()?;
-        if options.json {
-            writeln!(out, "{}", summary.json()).map_err(Error::Output)?;
-        }
-        out.flush().map_err(Error::Output)?;
-        Ok(summary)
-    }
-
-    fn read_batch(
-        &mut self,
-        timeout: Duration,
-        json: bool,
-        out: &mut dyn Write,
-        summary: &mut Summary,
-    ) -> Result<(), Error> {
-        let mut failed: Option<std::io::Error> = None;
-        let (clock, filter) = (self.clock, &self.filter);
-        self.tracer.poll(timeout, |bytes| {
-            summary.received += 1;
-            let Ok(event) = IoEvent::decode(bytes) else {
-                summary.malformed += 1;
-                return;
-            };
-            if failed.is_some() || !filter.matches(&event) {
-                return;
-            }
-            let device = filter.device_name(event.dev);
-            let (start, end) = (clock.to_unix_ns(event.start_ns), clock.to_unix_ns(event.end_ns));
-            let written = if json {
-                writeln!(out, "{}", event.json(start, end, &device))
-            } else {
-                writeln!(out, "{}", event.line(start, end, &device))
-            };
-            match written {
-                Ok(()) => summary.shown += 1,
-                Err(e) => failed = Some(e),
-            }
-        })?;
-        match failed {
-            Some(e) => Err(Error::Output(e)),
-            None => out.flush().map_err(Error::Output),
-        }
-    }
+    Ok(Snoop::new("iosnoop", tracer, filter))
 }
 
 #[cfg(test)]

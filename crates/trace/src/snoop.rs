@@ -24,20 +24,19 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// An event type a snoop tool prints.
 pub trait SnoopEvent: Sized {
-    /// The user's filter for this event type.
+    /// The user's filter for this event type; it may also carry what printing needs (iosnoop's
+    /// device names).
     type Filter;
     /// Decodes one ring buffer record.
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
-    /// The event's BPF timestamp (CLOCK_MONOTONIC nanoseconds).
-    fn ts_ns(&self) -> u64;
     /// True when the event passes `filter`.
     fn passes(&self, filter: &Self::Filter) -> bool;
     /// The column headers of the line form.
     fn header() -> String;
-    /// The line form; `unix_ns` is the wall-clock time.
-    fn line(&self, unix_ns: i128) -> String;
-    /// The JSON form; `unix_ns` is the wall-clock time.
-    fn json(&self, unix_ns: i128) -> serde_json::Value;
+    /// The line form; `clock` turns the event's BPF timestamps into wall-clock time.
+    fn line(&self, clock: &MonotonicClock, filter: &Self::Filter) -> String;
+    /// The JSON form; `clock` turns the event's BPF timestamps into wall-clock time.
+    fn json(&self, clock: &MonotonicClock, filter: &Self::Filter) -> serde_json::Value;
 }
 
 impl SnoopEvent for ExecEvent {
@@ -45,20 +44,17 @@ impl SnoopEvent for ExecEvent {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         ExecEvent::decode(bytes)
     }
-    fn ts_ns(&self) -> u64 {
-        self.ts_ns
-    }
     fn passes(&self, filter: &ExecFilter) -> bool {
         filter.matches(self)
     }
     fn header() -> String {
         ExecEvent::header()
     }
-    fn line(&self, unix_ns: i128) -> String {
-        ExecEvent::line(self, unix_ns)
+    fn line(&self, clock: &MonotonicClock, _: &ExecFilter) -> String {
+        ExecEvent::line(self, clock.to_unix_ns(self.ts_ns))
     }
-    fn json(&self, unix_ns: i128) -> serde_json::Value {
-        ExecEvent::json(self, unix_ns)
+    fn json(&self, clock: &MonotonicClock, _: &ExecFilter) -> serde_json::Value {
+        ExecEvent::json(self, clock.to_unix_ns(self.ts_ns))
     }
 }
 
@@ -67,20 +63,17 @@ impl SnoopEvent for OpenEvent {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         OpenEvent::decode(bytes)
     }
-    fn ts_ns(&self) -> u64 {
-        self.ts_ns
-    }
     fn passes(&self, filter: &OpenFilter) -> bool {
         filter.matches(self)
     }
     fn header() -> String {
         OpenEvent::header()
     }
-    fn line(&self, unix_ns: i128) -> String {
-        OpenEvent::line(self, unix_ns)
+    fn line(&self, clock: &MonotonicClock, _: &OpenFilter) -> String {
+        OpenEvent::line(self, clock.to_unix_ns(self.ts_ns))
     }
-    fn json(&self, unix_ns: i128) -> serde_json::Value {
-        OpenEvent::json(self, unix_ns)
+    fn json(&self, clock: &MonotonicClock, _: &OpenFilter) -> serde_json::Value {
+        OpenEvent::json(self, clock.to_unix_ns(self.ts_ns))
     }
 }
 
@@ -236,9 +229,11 @@ impl<E: SnoopEvent> Snoop<E> {
             if failed.is_some() || !event.passes(filter) {
                 return;
             }
-            let unix_ns = clock.to_unix_ns(event.ts_ns());
-            let written =
-                if json { writeln!(out, "{}", event.json(unix_ns)) } else { writeln!(out, "{}", event.line(unix_ns)) };
+            let written = if json {
+                writeln!(out, "{}", event.json(&clock, filter))
+            } else {
+                writeln!(out, "{}", event.line(&clock, filter))
+            };
             match written {
                 Ok(()) => summary.shown += 1,
                 Err(e) => failed = Some(e),

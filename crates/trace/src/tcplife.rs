@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use plumb_bpf::{Global, objects};
+use plumb_bpf::{Global, MonotonicClock, objects};
 use serde_json::json;
 
 use crate::Error;
@@ -112,20 +112,17 @@ impl SnoopEvent for TcpSession {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         TcpSession::decode(bytes)
     }
-    fn ts_ns(&self) -> u64 {
-        self.ts_ns
-    }
     fn passes(&self, filter: &TcpFilter) -> bool {
         filter.matches(self.pid, &self.comm)
     }
     fn header() -> String {
         TcpSession::header()
     }
-    fn line(&self, unix_ns: i128) -> String {
-        TcpSession::line(self, unix_ns)
+    fn line(&self, clock: &MonotonicClock, _: &TcpFilter) -> String {
+        TcpSession::line(self, clock.to_unix_ns(self.ts_ns))
     }
-    fn json(&self, unix_ns: i128) -> serde_json::Value {
-        TcpSession::json(self, unix_ns)
+    fn json(&self, clock: &MonotonicClock, _: &TcpFilter) -> serde_json::Value {
+        TcpSession::json(self, clock.to_unix_ns(self.ts_ns))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use plumb_bpf::{Global, objects};
+use plumb_bpf::{Global, MonotonicClock, objects};
 use serde_json::json;
 
 use crate::Error;
@@ -96,20 +96,17 @@ impl SnoopEvent for TcpRetransEvent {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         TcpRetransEvent::decode(bytes)
     }
-    fn ts_ns(&self) -> u64 {
-        self.ts_ns
-    }
     fn passes(&self, filter: &TcpFilter) -> bool {
         filter.matches(self.pid, &self.comm)
     }
     fn header() -> String {
         TcpRetransEvent::header()
     }
-    fn line(&self, unix_ns: i128) -> String {
-        TcpRetransEvent::line(self, unix_ns)
+    fn line(&self, clock: &MonotonicClock, _: &TcpFilter) -> String {
+        TcpRetransEvent::line(self, clock.to_unix_ns(self.ts_ns))
     }
-    fn json(&self, unix_ns: i128) -> serde_json::Value {
-        TcpRetransEvent::json(self, unix_ns)
+    fn json(&self, clock: &MonotonicClock, _: &TcpFilter) -> serde_json::Value {
+        TcpRetransEvent::json(self, clock.to_unix_ns(self.ts_ns))
     }
 }
 
