@@ -20,7 +20,10 @@ const GRID_WIDTH: f64 = 960.0;
 const CELL_HEIGHT: f64 = 18.0;
 const LEFT: f64 = 110.0;
 const TOP: f64 = 50.0;
-const BOTTOM: f64 = 50.0;
+const BOTTOM: f64 = 72.0;
+/// The colour scale's bar under the grid.
+const LEGEND_WIDTH: f64 = 160.0;
+const LEGEND_HEIGHT: f64 = 10.0;
 const RIGHT: f64 = 20.0;
 /// The narrowest document, so the title fits over a short recording.
 const MIN_WIDTH: f64 = 520.0;
@@ -47,6 +50,29 @@ fn colour(count: u64, max: u64) -> String {
     let t = (count as f64 / max as f64).clamp(0.0, 1.0);
     let channel = |from: f64, to: f64| (from + (to - from) * t).round().clamp(0.0, 255.0) as u8;
     format!("rgb({},{},{})", channel(255.0, 170.0), channel(230.0, 20.0), channel(150.0, 0.0))
+}
+
+/// The colour scale at height `y`: a bar shading from one event per cell to `max`, the colour
+/// being linear in the count (as [`colour`]), so two gradient stops draw it exactly.
+fn legend(svg: &mut String, y: f64, max: u64, unit: &str) {
+    let _ = writeln!(
+        svg,
+        r#"<defs><linearGradient id="heat-scale"><stop offset="0" stop-color="{}"/><stop offset="1" stop-color="{}"/></linearGradient></defs>"#,
+        colour(1, max),
+        colour(max, max)
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="end">{} per cell: 1</text>"#,
+        LEFT - 6.0,
+        y + LEGEND_HEIGHT - 1.0,
+        escape(unit)
+    );
+    let _ = writeln!(
+        svg,
+        r#"<rect class="legend" x="{LEFT}" y="{y}" width="{LEGEND_WIDTH}" height="{LEGEND_HEIGHT}" fill="url(#heat-scale)" stroke="rgb(200,200,200)"/>"#
+    );
+    let _ = writeln!(svg, r#"<text x="{}" y="{}">{max}</text>"#, LEFT + LEGEND_WIDTH + 6.0, y + LEGEND_HEIGHT - 1.0);
 }
 
 /// `text` with XML's special characters escaped.
@@ -135,6 +161,9 @@ impl HeatMap {
             LEFT + grid_width / 2.0,
             TOP + grid_height + 36.0
         );
+        if max > 0 {
+            legend(&mut svg, TOP + grid_height + 50.0, max, &self.unit);
+        }
         svg.push_str("</svg>\n");
         svg
     }
@@ -220,6 +249,9 @@ mod tests {
         assert!(svg.contains(r#"fill="rgb(170,20,0)" data-count="8"><title>1-2 s, slot 3: 8 I/O</title>"#), "{svg}");
         assert!(svg.contains("Block I/O latency &lt;vda&gt;"));
         assert!(svg.contains("15 I/O in 3 s; darkest cell: 8"));
+        assert!(svg.contains(r#"<stop offset="1" stop-color="rgb(170,20,0)"/>"#), "legend's dark end");
+        assert!(svg.contains(&format!(r#"<stop offset="0" stop-color="{}"/>"#, colour(1, 8))), "legend's pale end");
+        assert!(svg.contains("I/O per cell: 1</text>") && svg.contains(">8</text>"), "legend's labels");
         // Rows shown: slots 2 and 3 only.
         assert!(svg.contains(">slot 2<") && svg.contains(">slot 3<") && !svg.contains(">slot 1<"));
     }
@@ -229,6 +261,7 @@ mod tests {
         let svg = HeatMap { columns: vec![vec![0; 4]; 2], ..sample() }.svg();
         assert_eq!(svg.matches("data-count=").count(), 0);
         assert!(svg.contains("0 I/O in 2 s"));
+        assert!(!svg.contains("class=\"legend\""), "a legend for nothing");
     }
 
     #[test]
