@@ -125,3 +125,27 @@ fn opensnoop_failed_only_shows_failures_with_their_errno() {
     assert_eq!((enoent, enotdir), (50, 50), "{stdout}");
     assert!(stderr.contains(", 0 lost"), "{stderr}");
 }
+
+#[test]
+fn bad_durations_and_intervals_get_one_line_not_a_panic() {
+    // Parsed before anything is loaded, so no privilege is needed. 1e30 s overflows a Duration.
+    for args in [
+        &["execsnoop", "1e30"][..],
+        &["opensnoop", "0"],
+        &["iosnoop", "--", "-1"],
+        &["tcplife", "1e30"],
+        &["iolatency", "1e30"],
+        &["runqlat", "0"],
+        &["offcputime", "-d", "1e30"],
+        &["showboost", "1e30"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plumb")).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("must be a positive number of seconds") || stderr.contains("is too long"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

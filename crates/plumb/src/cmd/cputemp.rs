@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use plumb_pmc::{Thermal, temp_table_header, temp_table_row};
 
-use super::pmc::{seconds, sleep_until, stop_on_ctrl_c};
+use super::stopping::{positive_seconds, sleep_until, stop_on_ctrl_c};
 
 /// Show each CPU's temperature in °C, as Brendan Gregg's cputemp.
 ///
@@ -41,7 +41,7 @@ pub struct CputempArgs {
 }
 
 pub fn run(args: CputempArgs) -> anyhow::Result<ExitCode> {
-    let interval = seconds(args.interval)?;
+    let interval = positive_seconds("the interval", args.interval)?;
     let thermal = Thermal::open(Path::new(plumb_perf::pmu::PMU_ROOT), Path::new("/dev/cpu"), args.tjmax)?;
     let stop = stop_on_ctrl_c()?;
     let mut next = Instant::now();

@@ -1,15 +1,12 @@
 //! `plumb execsnoop`: print every execve as it happens. The tool is `plumb_trace::execsnoop`;
-//! this module parses flags and holds [`run_snoop`], the Ctrl-C, output and loss reporting that
-//! `plumb opensnoop` shares.
+//! this module parses flags and hands over to `snoop::run_snoop`, which every snoop tool shares.
 
-use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use anyhow::Context;
-use plumb_trace::{ExecFilter, RunOptions, Snoop, SnoopEvent};
+use plumb_trace::{ExecFilter, RunOptions};
+
+use super::snoop::run_snoop;
+use super::stopping::{positive_seconds, stop_on_ctrl_c};
 
 /// Print every exec (new program) as it happens: time, pid, parent pid, return value and
 /// command line (up to 64 arguments, 256 bytes each, 4 KiB in all; more shows as " ...").
@@ -42,45 +39,8 @@ pub struct ExecsnoopArgs {
 
 /// Runs `plumb execsnoop`.
 pub fn run(args: ExecsnoopArgs) -> anyhow::Result<ExitCode> {
-    let duration = seconds(args.duration)?;
+    let duration = args.duration.map(|s| positive_seconds("DURATION", s)).transpose()?;
     let stop = stop_on_ctrl_c()?;
     let snoop = plumb_trace::execsnoop(ExecFilter { pid: args.pid, comm: args.comm })?;
     run_snoop(snoop, "execve", RunOptions { duration, json: args.json }, &stop)
-}
-
-/// A DURATION argument as a `Duration`; it must be a positive number of seconds.
-pub(crate) fn seconds(duration: Option<f64>) -> anyhow::Result<Option<Duration>> {
-    match duration {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => anyhow::bail!("DURATION must be a positive number of seconds, not {s}"),
-    }
-}
-
-/// A flag that Ctrl-C (or SIGTERM) sets.
-pub(crate) fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).context("cannot install the Ctrl-C handler")?;
-    Ok(stop)
-}
-
-/// Runs a started snoop tool to the end: a "Tracing" line on stderr once attached (tests wait
-/// for it), events on stdout, the loss summary on stderr.
-pub(crate) fn run_snoop<E: SnoopEvent>(
-    mut snoop: Snoop<E>,
-    what: &str,
-    options: RunOptions,
-    stop: &AtomicBool,
-) -> anyhow::Result<ExitCode> {
-    let mut err = std::io::stderr();
-    if !snoop.skipped().is_empty() {
-        let _ = writeln!(err, "plumb: not traced (absent in this kernel): {}", snoop.skipped().join(", "));
-    }
-    let _ = writeln!(err, "Tracing {what}... Hit Ctrl-C to end.");
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary = snoop.run(&options, stop, &mut out)?;
-    let _ = writeln!(err, "{summary}");
-    Ok(ExitCode::SUCCESS)
 }

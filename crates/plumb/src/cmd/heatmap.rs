@@ -84,7 +84,7 @@ pub fn run(args: HeatmapArgs) -> anyhow::Result<ExitCode> {
     if args.comm.as_ref().is_some_and(|c| c.is_empty() || c.len() > 15) {
         anyhow::bail!("-n COMM must be 1 to 15 bytes (a thread name's length)");
     }
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let mut err = std::io::stderr();
     let named = args.comm.as_ref().map_or_else(String::new, |c| format!(" of threads named *{c}*"));
     let (map, lost) = match args.source {

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use plumb_trace::{BlockDev, IntervalOptions, IolatencyOptions};
@@ -55,7 +54,7 @@ pub struct IolatencyArgs {
 
 /// Runs `plumb iolatency`.
 pub fn run(args: IolatencyArgs) -> anyhow::Result<ExitCode> {
-    let interval = super::execsnoop::seconds(Some(args.interval))?.unwrap_or(Duration::from_secs(1));
+    let interval = super::stopping::positive_seconds("INTERVAL", args.interval)?;
     if args.count == Some(0) {
         anyhow::bail!("COUNT must be at least 1");
     }
@@ -66,7 +65,7 @@ pub fn run(args: IolatencyArgs) -> anyhow::Result<ExitCode> {
     if args.comm.as_ref().is_some_and(|c| c.is_empty() || c.len() > 15) {
         anyhow::bail!("-n COMM must be 1 to 15 bytes (a thread name's length)");
     }
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let options = IolatencyOptions { device, queued: args.queued, pid: args.pid, comm: args.comm.clone() };
     let tool = plumb_trace::iolatency(&options)?;
     let mut err = std::io::stderr();

@@ -2,7 +2,6 @@
 //! this module parses flags, resolves the device name and shares `execsnoop`'s banner, Ctrl-C
 //! and loss reporting habits.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -48,20 +47,14 @@ pub struct IosnoopArgs {
 
 /// Runs `plumb iosnoop`.
 pub fn run(args: IosnoopArgs) -> anyhow::Result<ExitCode> {
-    let duration = super::execsnoop::seconds(args.duration)?;
+    let duration = args.duration.map(|s| super::stopping::positive_seconds("DURATION", s)).transpose()?;
     let device = match &args.device {
         Some(name) => Some(BlockDev::resolve(name).context("-d")?),
         None => None,
     };
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let filter =
         IoFilter { device, pid: args.pid, comm: args.comm, queued: args.queued, names: plumb_trace::device_names() };
-    let mut tool = plumb_trace::iosnoop(filter)?;
-    let mut err = std::io::stderr();
-    let _ = writeln!(err, "Tracing block I/O... Hit Ctrl-C to end.");
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let summary = tool.run(&RunOptions { duration, json: args.json }, &stop, &mut out)?;
-    let _ = writeln!(err, "{summary}");
-    Ok(ExitCode::SUCCESS)
+    let tool = plumb_trace::iosnoop(filter)?;
+    super::snoop::run_snoop(tool, "block I/O", RunOptions { duration, json: args.json }, &stop)
 }

@@ -56,12 +56,12 @@ pub struct OffcputimeArgs {
 
 /// Runs `plumb offcputime`.
 pub fn run(args: OffcputimeArgs) -> anyhow::Result<ExitCode> {
-    let duration = super::execsnoop::seconds(args.duration)?;
+    let duration = args.duration.map(|s| super::stopping::positive_seconds("-d SECONDS", s)).transpose()?;
     let output = Output::choose(args.output.as_deref(), args.format)?;
     if args.json && output.is_stdout() {
         anyhow::bail!("--json prints the summary on standard output: give -o FILE");
     }
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let start_unix_nanos = jiff::Timestamp::now().as_nanosecond().try_into().ok();
     let tool = plumb_trace::offcputime(args.pid)?;
     let mut err = std::io::stderr();

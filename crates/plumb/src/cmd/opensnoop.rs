@@ -1,5 +1,5 @@
 //! `plumb opensnoop`: print every open as it happens. The tool is `plumb_trace::opensnoop`;
-//! this module parses flags and hands over to `execsnoop::run_snoop`, which both tools share.
+//! this module parses flags and hands over to `snoop::run_snoop`, which every snoop tool shares.
 
 use std::process::ExitCode;
 
@@ -39,8 +39,8 @@ pub struct OpensnoopArgs {
 
 /// Runs `plumb opensnoop`.
 pub fn run(args: OpensnoopArgs) -> anyhow::Result<ExitCode> {
-    let duration = super::execsnoop::seconds(args.duration)?;
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let duration = args.duration.map(|s| super::stopping::positive_seconds("DURATION", s)).transpose()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let snoop = plumb_trace::opensnoop(OpenFilter { pid: args.pid, comm: args.comm, failed_only: args.failed })?;
-    super::execsnoop::run_snoop(snoop, "open, openat, openat2", RunOptions { duration, json: args.json }, &stop)
+    super::snoop::run_snoop(snoop, "open, openat, openat2", RunOptions { duration, json: args.json }, &stop)
 }

@@ -1,12 +1,10 @@
 //! `plumb pmc`: core hardware counters over an interval, with IPC and stall and miss ratios.
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use plumb_perf::CountTarget;
+
+use super::stopping::{positive_seconds, stop_on_ctrl_c};
 
 /// Count CPU hardware events and print IPC, stall and cache-miss ratios, as `perf stat` does.
 ///
@@ -46,7 +44,7 @@ pub struct PmcArgs {
 }
 
 pub fn run(args: PmcArgs) -> anyhow::Result<ExitCode> {
-    let duration = args.duration.map(seconds).transpose()?;
+    let duration = args.duration.map(|s| positive_seconds("the interval", s)).transpose()?;
     let target = match args.pid {
         Some(pid) => CountTarget::Pid(pid),
         None => CountTarget::AllCpus,
@@ -59,32 +57,6 @@ pub fn run(args: PmcArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A positive number of seconds as a Duration.
-pub(crate) fn seconds(s: f64) -> anyhow::Result<Duration> {
-    anyhow::ensure!(s.is_finite() && s > 0.0, "the interval must be a positive number of seconds, not {s}");
-    Duration::try_from_secs_f64(s).context("the interval is too long")
-}
-
-/// A flag that Ctrl-C sets.
-pub(crate) fn stop_on_ctrl_c() -> anyhow::Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)).context("cannot install the Ctrl-C handler")?;
-    Ok(stop)
-}
-
-/// Sleeps until `deadline` or until `stop` is set; false when stopped.
-pub(crate) fn sleep_until(deadline: Instant, stop: &AtomicBool) -> bool {
-    while !stop.load(Ordering::Relaxed) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return true;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(100)));
-    }
-    false
 }
 
 /// The local wall-clock time as HH:MM:SS, the first column of the interval tools.

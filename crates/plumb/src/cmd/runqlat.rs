@@ -44,14 +44,14 @@ pub struct RunqlatArgs {
 
 /// Runs `plumb runqlat`.
 pub fn run(args: RunqlatArgs) -> anyhow::Result<ExitCode> {
-    let interval = super::execsnoop::seconds(args.interval)?;
+    let interval = args.interval.map(|s| super::stopping::positive_seconds("INTERVAL", s)).transpose()?;
     if args.count == Some(0) {
         anyhow::bail!("COUNT must be at least 1");
     }
     if args.comm.as_ref().is_some_and(|c| c.is_empty() || c.len() > 15) {
         anyhow::bail!("COMM must be 1 to 15 bytes (a thread name's length)");
     }
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let tool = plumb_trace::runqlat_named(args.pid, args.comm.as_deref())?;
     let mut err = std::io::stderr();
     let _ = writeln!(err, "Tracing run queue latency... Hit Ctrl-C to end.");

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use plumb_pmc::{Boost, boost_table_row, interval_lines};
 
-use super::pmc::{seconds, sleep_until, stop_on_ctrl_c};
+use super::stopping::{positive_seconds, sleep_until, stop_on_ctrl_c};
 
 /// Show the CPUs' real clock rate (turbo boost) from APERF and MPERF, as Brendan Gregg's showboost.
 ///
@@ -44,7 +44,7 @@ pub struct ShowboostArgs {
 }
 
 pub fn run(args: ShowboostArgs) -> anyhow::Result<ExitCode> {
-    let interval = seconds(args.interval)?;
+    let interval = positive_seconds("the interval", args.interval)?;
     let mut boost = Boost::open(Path::new(plumb_perf::pmu::PMU_ROOT))?;
     let stop = stop_on_ctrl_c()?;
     if !args.json {

@@ -1,5 +1,5 @@
 //! `plumb tcplife`: one line per TCP session when it closes, as bcc's tcplife. The tool is
-//! `plumb_trace::tcplife`; this module parses flags and hands over to `execsnoop::run_snoop`.
+//! `plumb_trace::tcplife`; this module parses flags and hands over to `snoop::run_snoop`.
 
 use std::process::ExitCode;
 
@@ -38,8 +38,8 @@ pub struct TcplifeArgs {
 
 /// Runs `plumb tcplife`.
 pub fn run(args: TcplifeArgs) -> anyhow::Result<ExitCode> {
-    let duration = super::execsnoop::seconds(args.duration)?;
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let duration = args.duration.map(|s| super::stopping::positive_seconds("DURATION", s)).transpose()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let snoop = plumb_trace::tcplife(TcpFilter { pid: args.pid, comm: args.comm })?;
-    super::execsnoop::run_snoop(snoop, "TCP sessions", RunOptions { duration, json: args.json }, &stop)
+    super::snoop::run_snoop(snoop, "TCP sessions", RunOptions { duration, json: args.json }, &stop)
 }

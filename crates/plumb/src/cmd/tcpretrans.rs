@@ -1,6 +1,6 @@
 //! `plumb tcpretrans`: print every TCP retransmission as it happens. The tool is
 //! `plumb_trace::tcpretrans`; this module parses flags and hands over to
-//! `execsnoop::run_snoop`, which every snoop tool shares.
+//! `snoop::run_snoop`, which every snoop tool shares.
 
 use std::process::ExitCode;
 
@@ -37,8 +37,8 @@ pub struct TcpretransArgs {
 
 /// Runs `plumb tcpretrans`.
 pub fn run(args: TcpretransArgs) -> anyhow::Result<ExitCode> {
-    let duration = super::execsnoop::seconds(args.duration)?;
-    let stop = super::execsnoop::stop_on_ctrl_c()?;
+    let duration = args.duration.map(|s| super::stopping::positive_seconds("DURATION", s)).transpose()?;
+    let stop = super::stopping::stop_on_ctrl_c()?;
     let snoop = plumb_trace::tcpretrans(TcpFilter { pid: args.pid, comm: args.comm })?;
-    super::execsnoop::run_snoop(snoop, "TCP retransmissions", RunOptions { duration, json: args.json }, &stop)
+    super::snoop::run_snoop(snoop, "TCP retransmissions", RunOptions { duration, json: args.json }, &stop)
 }
