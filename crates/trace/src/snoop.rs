@@ -39,43 +39,36 @@ pub trait SnoopEvent: Sized {
     fn json(&self, clock: &MonotonicClock, filter: &Self::Filter) -> serde_json::Value;
 }
 
-impl SnoopEvent for ExecEvent {
-    type Filter = ExecFilter;
-    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        ExecEvent::decode(bytes)
-    }
-    fn passes(&self, filter: &ExecFilter) -> bool {
-        filter.matches(self)
-    }
-    fn header() -> String {
-        ExecEvent::header()
-    }
-    fn line(&self, clock: &MonotonicClock, _: &ExecFilter) -> String {
-        ExecEvent::line(self, clock.to_unix_ns(self.ts_ns))
-    }
-    fn json(&self, clock: &MonotonicClock, _: &ExecFilter) -> serde_json::Value {
-        ExecEvent::json(self, clock.to_unix_ns(self.ts_ns))
-    }
+/// Implements [`SnoopEvent`] for an event type with one BPF timestamp, `ts_ns`, and inherent
+/// `decode`, `header`, `line(unix_ns)` and `json(unix_ns)`; `|event, filter| EXPR` is its filter
+/// test. iosnoop's event, with two times and a device name, implements the trait by hand.
+macro_rules! one_time_snoop_event {
+    ($event:ty, $filter:ty, |$e:ident, $f:ident| $passes:expr) => {
+        impl $crate::snoop::SnoopEvent for $event {
+            type Filter = $filter;
+            fn decode(bytes: &[u8]) -> Result<Self, $crate::record::DecodeError> {
+                <$event>::decode(bytes)
+            }
+            fn passes(&self, $f: &$filter) -> bool {
+                let $e = self;
+                $passes
+            }
+            fn header() -> String {
+                <$event>::header()
+            }
+            fn line(&self, clock: &plumb_bpf::MonotonicClock, _: &$filter) -> String {
+                <$event>::line(self, clock.to_unix_ns(self.ts_ns))
+            }
+            fn json(&self, clock: &plumb_bpf::MonotonicClock, _: &$filter) -> serde_json::Value {
+                <$event>::json(self, clock.to_unix_ns(self.ts_ns))
+            }
+        }
+    };
 }
+pub(crate) use one_time_snoop_event;
 
-impl SnoopEvent for OpenEvent {
-    type Filter = OpenFilter;
-    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        OpenEvent::decode(bytes)
-    }
-    fn passes(&self, filter: &OpenFilter) -> bool {
-        filter.matches(self)
-    }
-    fn header() -> String {
-        OpenEvent::header()
-    }
-    fn line(&self, clock: &MonotonicClock, _: &OpenFilter) -> String {
-        OpenEvent::line(self, clock.to_unix_ns(self.ts_ns))
-    }
-    fn json(&self, clock: &MonotonicClock, _: &OpenFilter) -> serde_json::Value {
-        OpenEvent::json(self, clock.to_unix_ns(self.ts_ns))
-    }
-}
+one_time_snoop_event!(ExecEvent, ExecFilter, |event, filter| filter.matches(event));
+one_time_snoop_event!(OpenEvent, OpenFilter, |event, filter| filter.matches(event));
 
 /// How a snoop run prints and ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

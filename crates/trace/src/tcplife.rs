@@ -5,12 +5,12 @@
 
 use std::net::SocketAddr;
 
-use plumb_bpf::{Global, MonotonicClock, objects};
+use plumb_bpf::{Global, objects};
 use serde_json::json;
 
 use crate::Error;
 use crate::record::{DecodeError, c_string_at, u32_at, u64_at};
-use crate::snoop::{Snoop, SnoopEvent};
+use crate::snoop::Snoop;
 use crate::tcp::{TcpFilter, endpoint, u16_at};
 use crate::tcpretrans::show;
 use crate::time::{json_time, line_time};
@@ -107,24 +107,7 @@ impl TcpSession {
     }
 }
 
-impl SnoopEvent for TcpSession {
-    type Filter = TcpFilter;
-    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        TcpSession::decode(bytes)
-    }
-    fn passes(&self, filter: &TcpFilter) -> bool {
-        filter.matches(self.pid, &self.comm)
-    }
-    fn header() -> String {
-        TcpSession::header()
-    }
-    fn line(&self, clock: &MonotonicClock, _: &TcpFilter) -> String {
-        TcpSession::line(self, clock.to_unix_ns(self.ts_ns))
-    }
-    fn json(&self, clock: &MonotonicClock, _: &TcpFilter) -> serde_json::Value {
-        TcpSession::json(self, clock.to_unix_ns(self.ts_ns))
-    }
-}
+crate::snoop::one_time_snoop_event!(TcpSession, TcpFilter, |event, filter| filter.matches(event.pid, &event.comm));
 
 /// Starts tcplife on `sock:inet_sock_set_state`; the pid filter also runs in the kernel, on the
 /// session's remembered owner.

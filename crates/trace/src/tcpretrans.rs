@@ -5,12 +5,12 @@
 
 use std::net::SocketAddr;
 
-use plumb_bpf::{Global, MonotonicClock, objects};
+use plumb_bpf::{Global, objects};
 use serde_json::json;
 
 use crate::Error;
 use crate::record::{DecodeError, c_string_at, i32_at, u32_at, u64_at};
-use crate::snoop::{Snoop, SnoopEvent};
+use crate::snoop::Snoop;
 use crate::tcp::{TcpFilter, endpoint, tcp_state_name, u16_at};
 use crate::time::{json_time, line_time};
 
@@ -91,24 +91,7 @@ pub(crate) fn show(addr: Option<SocketAddr>) -> String {
     addr.map_or_else(|| "?".to_string(), |a| a.to_string())
 }
 
-impl SnoopEvent for TcpRetransEvent {
-    type Filter = TcpFilter;
-    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        TcpRetransEvent::decode(bytes)
-    }
-    fn passes(&self, filter: &TcpFilter) -> bool {
-        filter.matches(self.pid, &self.comm)
-    }
-    fn header() -> String {
-        TcpRetransEvent::header()
-    }
-    fn line(&self, clock: &MonotonicClock, _: &TcpFilter) -> String {
-        TcpRetransEvent::line(self, clock.to_unix_ns(self.ts_ns))
-    }
-    fn json(&self, clock: &MonotonicClock, _: &TcpFilter) -> serde_json::Value {
-        TcpRetransEvent::json(self, clock.to_unix_ns(self.ts_ns))
-    }
-}
+crate::snoop::one_time_snoop_event!(TcpRetransEvent, TcpFilter, |event, filter| filter.matches(event.pid, &event.comm));
 
 /// Starts tcpretrans on `tcp:tcp_retransmit_skb`. The pid filter also runs in the kernel; it
 /// matches the task current at the retransmission, which is rarely the socket's owner.
