@@ -10,7 +10,7 @@ use plumb_profile::collapse::{CollapseOptions, collapse_perf_script};
 use plumb_profile::svg::{DiffOptions, SvgOptions, write_diff_svg};
 use plumb_profile::{Profile, read_any};
 
-use super::profile_output::{Output, OutputFormat, write_profile};
+use super::profile_output::{FormatArg, Output, OutputFormat, write_profile};
 
 /// Largest input profile read, 1 GiB.
 const MAX_INPUT_BYTES: u64 = 1 << 30;
@@ -84,7 +84,7 @@ struct RenderArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format (default: from the output file's extension, else svg).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = FormatArg)]
     format: Option<OutputFormat>,
     /// Title of the flame graph.
     #[arg(long, value_name = "TEXT")]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use plumb_profile::ProfileMeta;
 
-use super::profile_output::{Output, OutputFormat, write_profile};
+use super::profile_output::{FormatArg, Output, OutputFormat, write_profile};
 
 /// Summarize the time threads spend blocked off-CPU, by stack, as an off-CPU flame graph.
 ///
@@ -46,7 +46,7 @@ pub struct OffcputimeArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format. Default: from the file's extension, else svg.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_parser = FormatArg, value_name = "FORMAT")]
     format: Option<OutputFormat>,
     /// Print a one-object JSON summary on standard output (output, format, stacks, blocked_ns,
     /// lost counts) instead of the summary line on standard error.

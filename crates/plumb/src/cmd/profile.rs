@@ -16,7 +16,7 @@ use plumb_profile::TaskRoots;
 use plumb_record::{Progress, RecordOptions, Target};
 use serde_json::json;
 
-use super::profile_output::{Output, OutputFormat, write_profile};
+use super::profile_output::{FormatArg, Output, OutputFormat, write_profile};
 
 /// Sample stacks on CPU (or on page faults, context switches) and write a flame graph.
 ///
@@ -68,7 +68,7 @@ pub struct ProfileArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format (default: from the output file's extension, else svg).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = FormatArg)]
     format: Option<OutputFormat>,
     /// Put the process name and pid at the root of each stack.
     #[arg(long, conflicts_with = "per_thread")]
