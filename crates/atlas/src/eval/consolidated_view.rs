@@ -86,14 +86,10 @@ fn combine(cf: Consolidation, bucket: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::test_values::same;
 
     const NAN: f64 = f64::NAN;
     const MINUTE: i64 = 60_000;
-
-    fn same(actual: &[f64], expected: &[f64]) -> bool {
-        actual.len() == expected.len()
-            && actual.iter().zip(expected).all(|(a, e)| (a.is_nan() && e.is_nan()) || (a - e).abs() < 1e-9)
-    }
 
     fn view(values: &[f64], start_minute: i64, cf: Consolidation, new_step_ms: i64) -> Vec<f64> {
         consolidated_view(values, start_minute * MINUTE, MINUTE, cf, new_step_ms).unwrap()

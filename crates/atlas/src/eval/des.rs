@@ -106,14 +106,10 @@ fn aligned_offset(training: usize, start_ms: i64, step_ms: i64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::test_values::same;
 
     const NAN: f64 = f64::NAN;
     const MINUTE: i64 = 60_000;
-
-    fn same(actual: &[f64], expected: &[f64]) -> bool {
-        actual.len() == expected.len()
-            && actual.iter().zip(expected).all(|(a, e)| (a.is_nan() && e.is_nan()) || (a - e).abs() < 1e-9)
-    }
 
     #[test]
     fn des_predicts_the_level_before_each_value() {

@@ -27,6 +27,8 @@ mod filter;
 mod math;
 mod percentiles;
 mod stateful;
+#[cfg(test)]
+mod test_values;
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;

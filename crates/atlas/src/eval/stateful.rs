@@ -158,14 +158,10 @@ fn rolling_extreme(values: &[f64], n: usize, dominates: fn(f64, f64) -> bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::test_values::same;
 
     const NAN: f64 = f64::NAN;
     const MINUTE: i64 = 60_000;
-
-    fn same(actual: &[f64], expected: &[f64]) -> bool {
-        actual.len() == expected.len()
-            && actual.iter().zip(expected).all(|(a, e)| (a.is_nan() && e.is_nan()) || (a - e).abs() < 1e-9)
-    }
 
     fn check(op: StatefulOp, input: &[f64], expected: &[f64]) {
         let got = apply(op, input, 0, MINUTE).unwrap();
