@@ -15,6 +15,12 @@ pub struct DecodeError {
     pub need: usize,
 }
 
+/// A `u16` at `offset`, `None` past the end.
+pub(crate) fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
+    let raw = bytes.get(offset..offset.checked_add(2)?)?;
+    Some(u16::from_ne_bytes(raw.try_into().ok()?))
+}
+
 pub(crate) fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
     let raw = bytes.get(offset..offset.checked_add(4)?)?;
     Some(u32::from_ne_bytes(raw.try_into().ok()?))

@@ -27,12 +27,6 @@ pub(crate) fn endpoint(family: u16, addr: &[u8], port: u16) -> Option<SocketAddr
     Some(SocketAddr::new(ip, port))
 }
 
-/// A `u16` at `offset`, `None` past the end.
-pub(crate) fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
-    let raw = bytes.get(offset..offset.checked_add(2)?)?;
-    Some(u16::from_ne_bytes(raw.try_into().ok()?))
-}
-
 /// The kernel's name for TCP state `state` (include/net/tcp_states.h), without `TCP_`.
 pub fn tcp_state_name(state: i32) -> &'static str {
     match state {

@@ -9,9 +9,9 @@ use plumb_bpf::{Global, objects};
 use serde_json::json;
 
 use crate::Error;
-use crate::record::{DecodeError, c_string_at, u32_at, u64_at};
+use crate::record::{DecodeError, c_string_at, u16_at, u32_at, u64_at};
 use crate::snoop::Snoop;
-use crate::tcp::{TcpFilter, endpoint, u16_at};
+use crate::tcp::{TcpFilter, endpoint};
 use crate::tcpretrans::show;
 use crate::time::{json_time, line_time};
 

@@ -9,9 +9,9 @@ use plumb_bpf::{Global, objects};
 use serde_json::json;
 
 use crate::Error;
-use crate::record::{DecodeError, c_string_at, i32_at, u32_at, u64_at};
+use crate::record::{DecodeError, c_string_at, i32_at, u16_at, u32_at, u64_at};
 use crate::snoop::Snoop;
-use crate::tcp::{TcpFilter, endpoint, tcp_state_name, u16_at};
+use crate::tcp::{TcpFilter, endpoint, tcp_state_name};
 use crate::time::{json_time, line_time};
 
 /// Layout of `struct tcpretrans_event` (crates/bpf/src/bpf/tcpretrans.bpf.c): ts_ns u64 @0,
